@@ -1,0 +1,641 @@
+"""Every differentiable operation, each next to its derivative.
+
+An op computes its result with numpy and hands `Tensor._make` a backward function that maps
+g = dL/d(out) to dL/d(input) for each input. Broadcasting is PyTorch's (and numpy's): an input
+that was stretched to the output's shape receives the gradient summed back over the stretched
+dimensions (`unbroadcast`).
+
+Python numbers are "weak" scalars as in PyTorch: `float32_tensor * 0.5` stays float32.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Tensor, _index_to_numpy, float64, get_default_dtype, int64
+
+_make = Tensor._make
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum `g` back down to `shape`, undoing numpy/PyTorch broadcasting."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def _fix_dtype(result, *operands):
+    """numpy promotes int/int division and int*float to float64; PyTorch gives float32."""
+    if isinstance(result, np.ndarray) or isinstance(result, np.generic):
+        if result.dtype == float64 and not any(
+            isinstance(o, np.ndarray) and o.dtype == float64 for o in operands
+        ):
+            return np.asarray(result, dtype=get_default_dtype())
+        return result
+    return np.asarray(result)
+
+
+def _arr(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _lift(x, like: Tensor) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(np.asarray(x, dtype=like.data.dtype if isinstance(x, (int, float)) else None))
+
+
+# ---------------------------------------------------------------------- arithmetic
+def add(a, b) -> Tensor:
+    a_d, b_d = _arr(a), _arr(b)
+    out = _fix_dtype(a_d + b_d, a_d, b_d)
+    a, b = _tensors(a, b)
+
+    def backward(g):  # d(a+b)/da = 1, d(a+b)/db = 1
+        return unbroadcast(g, a.data.shape), unbroadcast(g, b.data.shape)
+
+    return _make(out, (a, b), backward, "AddBackward0")
+
+
+def sub(a, b) -> Tensor:
+    a_d, b_d = _arr(a), _arr(b)
+    out = _fix_dtype(a_d - b_d, a_d, b_d)
+    a, b = _tensors(a, b)
+
+    def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
+        return unbroadcast(g, a.data.shape), unbroadcast(-g, b.data.shape)
+
+    return _make(out, (a, b), backward, "SubBackward0")
+
+
+def mul(a, b) -> Tensor:
+    a_d, b_d = _arr(a), _arr(b)
+    out = _fix_dtype(a_d * b_d, a_d, b_d)
+    a, b = _tensors(a, b)
+
+    def backward(g):  # d(ab)/da = b, d(ab)/db = a
+        ga = unbroadcast(g * b.data, a.data.shape) if a.requires_grad else None
+        gb = unbroadcast(g * a.data, b.data.shape) if b.requires_grad else None
+        return ga, gb
+
+    return _make(out, (a, b), backward, "MulBackward0")
+
+
+def div(a, b) -> Tensor:
+    a_d, b_d = _arr(a), _arr(b)
+    out = _fix_dtype(a_d / b_d, a_d, b_d)
+    a, b = _tensors(a, b)
+
+    def backward(g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        ga = unbroadcast(g / b.data, a.data.shape) if a.requires_grad else None
+        gb = unbroadcast(-g * a.data / (b.data * b.data), b.data.shape) if b.requires_grad else None
+        return ga, gb
+
+    return _make(out, (a, b), backward, "DivBackward0")
+
+
+def neg(a: Tensor) -> Tensor:
+    def backward(g):  # d(-a)/da = -1
+        return (-g,)
+
+    return _make(-a.data, (a,), backward, "NegBackward0")
+
+
+def pow(a, exponent) -> Tensor:  # noqa: A001 - PyTorch name
+    if not isinstance(a, Tensor):  # number ** tensor
+        return _rpow(a, exponent)
+    if isinstance(exponent, Tensor):
+        return _pow_tensor(a, exponent)
+    x = a.data
+    out = _fix_dtype(x**exponent, x)
+
+    def backward(g):  # d(x^p)/dx = p x^(p-1)
+        if exponent == 2:
+            return (g * (2 * x),)
+        return (g * (exponent * x ** (exponent - 1)),)
+
+    return _make(out, (a,), backward, "PowBackward0")
+
+
+def _pow_tensor(a: Tensor, b: Tensor) -> Tensor:
+    out = _fix_dtype(a.data**b.data, a.data, b.data)
+
+    def backward(g):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
+        ga = unbroadcast(g * b.data * a.data ** (b.data - 1), a.data.shape) if a.requires_grad else None
+        gb = None
+        if b.requires_grad:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = unbroadcast(g * out * np.log(a.data), b.data.shape)
+        return ga, gb
+
+    return _make(out, (a, b), backward, "PowBackward1")
+
+
+def _rpow(base, e: Tensor) -> Tensor:
+    out = _fix_dtype(base**e.data, e.data)
+
+    def backward(g):  # d(c^e)/de = c^e ln c
+        return (g * out * np.log(base),)
+
+    return _make(out, (e,), backward, "PowBackward1")
+
+
+def matmul(a, b) -> Tensor:
+    a, b = _tensors(a, b)
+    x, y = a.data, b.data
+    out = np.matmul(x, y)
+
+    def backward(g):
+        # out = x @ y  =>  dx = g @ y^T, dy = x^T @ g  (with 1-d and batched cases)
+        ga = gb = None
+        if x.ndim == 1 and y.ndim == 1:  # dot product
+            ga = g * y if a.requires_grad else None
+            gb = g * x if b.requires_grad else None
+            return ga, gb
+        xm = x[None, :] if x.ndim == 1 else x
+        ym = y[:, None] if y.ndim == 1 else y
+        gm = g
+        if x.ndim == 1:
+            gm = np.expand_dims(gm, -2)
+        if y.ndim == 1:
+            gm = np.expand_dims(gm, -1)
+        if a.requires_grad:
+            ga = np.matmul(gm, np.swapaxes(ym, -1, -2))
+            ga = unbroadcast(ga, xm.shape).reshape(x.shape) if ga.shape != xm.shape else ga.reshape(x.shape)
+        if b.requires_grad:
+            gb = np.matmul(np.swapaxes(xm, -1, -2), gm)
+            gb = unbroadcast(gb, ym.shape).reshape(y.shape) if gb.shape != ym.shape else gb.reshape(y.shape)
+        return ga, gb
+
+    return _make(out, (a, b), backward, "MmBackward0")
+
+
+def _tensors(a, b):
+    if not isinstance(a, Tensor):
+        a = Tensor(np.asarray(a, dtype=b.data.dtype) if _is_number(a) else np.asarray(a))
+    if not isinstance(b, Tensor):
+        b = Tensor(np.asarray(b, dtype=a.data.dtype) if _is_number(b) else np.asarray(b))
+    return a, b
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+# ---------------------------------------------------------------------- elementwise
+def exp(a: Tensor) -> Tensor:
+    out = np.exp(a.data)
+
+    def backward(g):  # d e^x = e^x
+        return (g * out,)
+
+    return _make(out, (a,), backward, "ExpBackward0")
+
+
+def log(a: Tensor) -> Tensor:
+    x = a.data
+
+    def backward(g):  # d ln x = 1/x
+        return (g / x,)
+
+    return _make(np.log(x), (a,), backward, "LogBackward0")
+
+
+def sqrt(a: Tensor) -> Tensor:
+    out = np.sqrt(a.data)
+
+    def backward(g):  # d sqrt(x) = 1 / (2 sqrt(x))
+        return (g / (2 * out),)
+
+    return _make(out, (a,), backward, "SqrtBackward0")
+
+
+def abs(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch name
+    x = a.data
+
+    def backward(g):  # d|x| = sign(x) (0 at 0, as PyTorch)
+        return (g * np.sign(x),)
+
+    return _make(np.abs(x), (a,), backward, "AbsBackward0")
+
+
+def tanh(a: Tensor) -> Tensor:
+    out = np.tanh(a.data)
+
+    def backward(g):  # d tanh = 1 - tanh^2
+        return (g * (1 - out * out),)
+
+    return _make(out, (a,), backward, "TanhBackward0")
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    x = a.data
+    out = np.empty_like(x)
+    # Split by sign so exp never overflows.
+    pos = x >= 0
+    out[pos] = 1 / (1 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1 + ex)
+
+    def backward(g):  # d sigmoid = s (1 - s)
+        return (g * out * (1 - out),)
+
+    return _make(out, (a,), backward, "SigmoidBackward0")
+
+
+def relu(a: Tensor) -> Tensor:
+    x = a.data
+    mask = x > 0
+    out = np.where(mask, x, 0).astype(x.dtype)
+
+    def backward(g):  # d relu = 1 where x > 0, else 0
+        return (g * mask,)
+
+    return _make(out, (a,), backward, "ReluBackward0")
+
+
+def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
+    x = a.data
+    mask = x > 0
+    out = np.where(mask, x, x * negative_slope).astype(x.dtype)
+
+    def backward(g):  # slope 1 for x > 0, negative_slope otherwise
+        return (np.where(mask, g, g * negative_slope).astype(g.dtype),)
+
+    return _make(out, (a,), backward, "LeakyReluBackward0")
+
+
+def clamp(a: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch names
+    x = a.data
+    out = np.clip(x, min, max)
+    inside = np.ones(x.shape, dtype=bool)
+    if min is not None:
+        inside &= x >= min
+    if max is not None:
+        inside &= x <= max
+
+    def backward(g):  # passes gradient only where not clipped
+        return (g * inside,)
+
+    return _make(out, (a,), backward, "ClampBackward1")
+
+
+# ---------------------------------------------------------------------- reductions
+def _axes(dim, ndim):
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        return tuple(d % ndim if ndim else 0 for d in dim)
+    return (dim % ndim,) if ndim else None
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """Broadcast a reduced gradient back to the input's shape."""
+    if axes is None:
+        return np.broadcast_to(g.reshape((1,) * len(shape)) if len(shape) else g, shape)
+    if not keepdim:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def sum(a: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
+    x = a.data
+    axes = _axes(dim, x.ndim)
+    out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=dtype))
+    if x.dtype.kind in "biu" and dtype is None:
+        out = out.astype(int64)
+
+    def backward(g):  # every input element contributes with slope 1
+        return (_expand_back(g, x.shape, axes, keepdim),)
+
+    return _make(out, (a,), backward, "SumBackward0" if dim is None else "SumBackward1")
+
+
+def mean(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    x = a.data
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be floating point, got {x.dtype}")
+    axes = _axes(dim, x.ndim)
+    out = np.asarray(x.mean(axis=axes, keepdims=keepdim))
+    count = x.size if axes is None else int(np.prod([x.shape[i] for i in axes]))
+
+    def backward(g):  # d mean / dx_i = 1/n
+        return (_expand_back(g / count, x.shape, axes, keepdim),)
+
+    return _make(out, (a,), backward, "MeanBackward0" if dim is None else "MeanBackward1")
+
+
+def _reduce_select(a: Tensor, dim, keepdim, fn, name):
+    x = a.data
+    if dim is None:
+        out = np.asarray(fn(x))
+
+        def backward(g):  # gradient flows to the (first) selected element
+            mask = np.zeros(x.shape, dtype=x.dtype)
+            mask.flat[np.argmax(x == out)] = 1
+            return (mask * g,)
+
+        return _make(out, (a,), backward, name)
+    idx = np.expand_dims((np.argmax if fn is np.max else np.argmin)(x, axis=dim), dim)
+    vals = np.take_along_axis(x, idx, axis=dim)
+    out = vals if keepdim else np.squeeze(vals, axis=dim)
+
+    def backward_dim(g):
+        gk = g if keepdim else np.expand_dims(g, dim)
+        full = np.zeros(x.shape, dtype=x.dtype)
+        np.put_along_axis(full, idx, gk, axis=dim)
+        return (full,)
+
+    values = _make(out, (a,), backward_dim, name)
+    return values, Tensor(idx if keepdim else np.squeeze(idx, axis=dim))
+
+
+def max(a: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+    return _reduce_select(a, dim, keepdim, np.max, "MaxBackward1")
+
+
+def min(a: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+    return _reduce_select(a, dim, keepdim, np.min, "MinBackward1")
+
+
+# ---------------------------------------------------------------------- shape
+def reshape(a: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    x = a.data
+
+    def backward(g):  # reshape is a relabelling: reshape the gradient back
+        return (g.reshape(x.shape),)
+
+    return _make(x.reshape(shape), (a,), backward, "ViewBackward0")
+
+
+def unsqueeze(a: Tensor, dim: int) -> Tensor:
+    x = a.data
+    dim = dim if dim >= 0 else dim + x.ndim + 1
+
+    def backward(g):
+        return (g.reshape(x.shape),)
+
+    return _make(np.expand_dims(x, dim), (a,), backward, "UnsqueezeBackward0")
+
+
+def squeeze(a: Tensor, dim=None) -> Tensor:
+    x = a.data
+    if dim is None:
+        out = np.squeeze(x)
+    else:
+        dim = dim % x.ndim if x.ndim else 0
+        out = np.squeeze(x, axis=dim) if x.ndim and x.shape[dim] == 1 else x
+
+    def backward(g):
+        return (g.reshape(x.shape),)
+
+    return _make(out, (a,), backward, "SqueezeBackward0")
+
+
+def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
+    x = a.data
+
+    def backward(g):  # transposing back
+        return (np.swapaxes(g, dim0, dim1),)
+
+    return _make(np.swapaxes(x, dim0, dim1), (a,), backward, "TransposeBackward0")
+
+
+def t(a: Tensor) -> Tensor:
+    if a.data.ndim > 2:
+        raise RuntimeError("t() expects a tensor with <= 2 dimensions")
+    if a.data.ndim < 2:
+        return a
+    return transpose(a, 0, 1)
+
+
+def expand(a: Tensor, *sizes) -> Tensor:
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    x = a.data
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+
+    def backward(g):
+        return (unbroadcast(g, x.shape),)
+
+    return _make(np.broadcast_to(x, shape), (a,), backward, "ExpandBackward0")
+
+
+def getitem(a: Tensor, index) -> Tensor:
+    x = a.data
+    idx = _index_to_numpy(index)
+    out = x[idx]
+    advanced = _is_advanced(idx)
+
+    def backward(g):
+        full = np.zeros(x.shape, dtype=g.dtype)
+        if advanced:
+            np.add.at(full, idx, g)  # repeated indices add up, as in PyTorch
+        else:
+            full[idx] = g
+        return (full,)
+
+    return _make(np.asarray(out) if not isinstance(out, np.ndarray) else out, (a,), backward,
+                 "IndexBackward0" if advanced else "SelectBackward0")
+
+
+def _is_advanced(idx) -> bool:
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return any(isinstance(i, (np.ndarray, list)) for i in items)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = tuple(tensors)
+    out = np.stack([t.data for t in tensors], axis=dim)
+
+    def backward(g):
+        return tuple(np.take(g, i, axis=dim) for i in range(len(tensors)))
+
+    return _make(out, tensors, backward, "StackBackward0")
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = tuple(tensors)
+    out = np.concatenate([t.data for t in tensors], axis=dim)
+    splits = np.cumsum([t.data.shape[dim] for t in tensors])[:-1]
+
+    def backward(g):
+        return tuple(np.split(g, splits, axis=dim))
+
+    return _make(out, tensors, backward, "CatBackward0")
+
+
+# ---------------------------------------------------------------------- comparisons (no grad)
+def _compare(ufunc):
+    def op(a, b):
+        return Tensor(np.asarray(ufunc(_arr(a), _arr(b))))
+
+    return op
+
+
+eq, ne, lt, le, gt, ge = (_compare(f) for f in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
+
+
+def where(condition, a, b) -> Tensor:
+    cond = _arr(condition).astype(bool)
+    a, b = _tensors(a, b)
+    out = np.where(cond, a.data, b.data)
+
+    def backward(g):
+        ga = unbroadcast(np.where(cond, g, 0), a.data.shape) if a.requires_grad else None
+        gb = unbroadcast(np.where(cond, 0, g), b.data.shape) if b.requires_grad else None
+        return ga, gb
+
+    return _make(out, (a, b), backward, "WhereBackward0")
+
+
+# ---------------------------------------------------------------------- fused (speed)
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b in one node (PyTorch's F.linear)."""
+    xd, wd = x.data, weight.data
+    out = xd @ wd.T
+    if bias is not None:
+        out += bias.data
+
+    def backward(g):
+        # dy/dx = W, dy/dW = x (summed over the batch), dy/db = 1 (summed over the batch)
+        gx = g @ wd if x.requires_grad else None
+        if weight.requires_grad:
+            g2 = g.reshape(-1, g.shape[-1])
+            gw = g2.T @ xd.reshape(-1, xd.shape[-1])
+        else:
+            gw = None
+        if bias is None:
+            return gx, gw
+        gb = g.reshape(-1, g.shape[-1]).sum(axis=0) if bias.requires_grad else None
+        return gx, gw, gb
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return _make(out, parents, backward, "AddmmBackward0")
+
+
+def scale_shift(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    """y = w * x + b for scalar w and b, in one node: the chapter's line model."""
+    xd, wd = x.data, w.data
+    out = xd * wd + b.data
+
+    def backward(g):  # dy/dw = x, dy/db = 1, dy/dx = w, each summed over the data
+        gx = g * wd if x.requires_grad else None
+        gw = np.asarray(np.dot(g.ravel(), xd.ravel())).reshape(wd.shape) if w.requires_grad else None
+        gb = np.asarray(g.sum()).reshape(b.data.shape) if b.requires_grad else None
+        return gx, gw, gb
+
+    return _make(out, (x, w, b), backward, "AddBackward0")
+
+
+def mse_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
+    """mean((pred - target)^2) in one node (PyTorch's F.mse_loss, broadcasting included)."""
+    pd = pred.data
+    td = _arr(target)
+    diff = pd - td
+    if reduction == "none":
+        return pow(sub(pred, target), 2)
+    n = diff.size if reduction == "mean" else 1
+    sq = diff.ravel()
+    # float32 accumulation, as PyTorch: a sum of squares past 3.4e38 is inf in float32.
+    total = np.dot(sq, sq)
+    out = np.asarray(total / n if reduction == "mean" else total, dtype=diff.dtype)
+    target_t = target if isinstance(target, Tensor) else None
+
+    def backward(g):  # d/dpred mean((p - t)^2) = 2 (p - t) / n
+        gd = diff * (g * (2.0 / n)).astype(diff.dtype)
+        gp = unbroadcast(gd, pd.shape) if pred.requires_grad else None
+        if target_t is not None and target_t.requires_grad:
+            return gp, unbroadcast(-gd, target_t.data.shape)
+        return gp, None
+
+    parents = (pred, target_t) if target_t is not None else (pred, Tensor(np.asarray(td)))
+    return _make(out, parents, backward, "MseLossBackward0")
+
+
+def l1_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
+    diff = sub(pred, target)
+    a = abs(diff)
+    if reduction == "none":
+        return a
+    return mean(a) if reduction == "mean" else sum(a)
+
+
+# ---------------------------------------------------------------------- Tensor methods
+def _install_methods() -> None:
+    """Give Tensor its operators and methods, all defined above."""
+    T = Tensor
+    T.__add__ = add
+    T.__radd__ = lambda a, b: add(b, a)
+    T.__sub__ = sub
+    T.__rsub__ = lambda a, b: sub(b, a)
+    T.__mul__ = mul
+    T.__rmul__ = lambda a, b: mul(b, a)
+    T.__truediv__ = div
+    T.__rtruediv__ = lambda a, b: div(b, a)
+    T.__pow__ = pow
+    T.__rpow__ = lambda a, b: _rpow(b, a)
+    T.__matmul__ = matmul
+    T.__rmatmul__ = lambda a, b: matmul(b, a)
+    T.__neg__ = neg
+    T.__pos__ = lambda a: a
+    T.__abs__ = abs
+    T.__getitem__ = getitem
+    T.__eq__ = eq
+    T.__ne__ = ne
+    T.__lt__ = lt
+    T.__le__ = le
+    T.__gt__ = gt
+    T.__ge__ = ge
+    for name, fn in {
+        "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "matmul": matmul, "neg": neg,
+        "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid,
+        "relu": relu, "clamp": clamp, "sum": sum, "mean": mean, "max": max, "min": min,
+        "reshape": reshape, "view": reshape, "unsqueeze": unsqueeze, "squeeze": squeeze,
+        "transpose": transpose, "t": t, "expand": expand, "eq": eq, "ne": ne, "lt": lt,
+        "le": le, "gt": gt, "ge": ge,
+    }.items():
+        setattr(T, name, fn)
+    T.T = property(lambda a: a if a.data.ndim < 2 else transpose(a, -2, -1) if a.data.ndim == 2 else
+                   _make(a.data.T, (a,), lambda g: (g.T,), "PermuteBackward0"))
+    T.mT = property(lambda a: transpose(a, -2, -1))
+    T.clone = lambda a: _make(a.data.copy(), (a,), lambda g: (g,), "CloneBackward0")
+    T.float = lambda a: a.to(np.float32)
+    T.double = lambda a: a.to(np.float64)
+    T.long = lambda a: Tensor(a.data.astype(np.int64))
+    T.to = _to
+    T.type = lambda a, dtype=None: a.data.dtype.name if dtype is None else a.to(dtype)
+    T.norm = lambda a: sqrt(sum(mul(a, a)))
+    T.argmax = lambda a, dim=None: Tensor(np.asarray(np.argmax(a.data, axis=dim)))
+    T.argmin = lambda a, dim=None: Tensor(np.asarray(np.argmin(a.data, axis=dim)))
+    T.square = lambda a: pow(a, 2)
+    T.isfinite = lambda a: Tensor(np.isfinite(a.data))
+    T.all = lambda a: Tensor(np.asarray(np.all(a.data)))
+    T.any = lambda a: Tensor(np.asarray(np.any(a.data)))
+    T.cpu = lambda a: a
+    T.contiguous = lambda a: a
+
+
+def _to(a: Tensor, dtype=None, *args, **kwargs) -> Tensor:
+    if dtype is None or isinstance(dtype, str) and dtype in ("cpu",):
+        return a
+    dtype = np.dtype(dtype)
+    if a.data.dtype == dtype:
+        return a
+    x = a.data
+
+    def backward(g):  # a cast passes the gradient through, cast back
+        return (g.astype(x.dtype),)
+
+    return _make(x.astype(dtype), (a,), backward, "ToCopyBackward0")
+
+
+_install_methods()

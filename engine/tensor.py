@@ -1,0 +1,537 @@
+"""The Tensor: a numpy array that remembers how it was made, so gradients can flow back.
+
+Reverse-mode autodiff in one idea: every operation on tensors that require gradients
+records its inputs and a *backward* function. The backward function receives dL/d(output)
+and returns dL/d(input) for each input (a vector-Jacobian product). `loss.backward()` sorts
+the recorded graph topologically once and walks it from the loss back to the leaves,
+summing what reaches each tensor; leaves (tensors created by the user with
+`requires_grad=True`) add it into `.grad`, which therefore *accumulates* across calls until
+it is zeroed, exactly as in PyTorch.
+
+The operations themselves, each with its derivative, live in `engine/ops.py`.
+"""
+from __future__ import annotations
+
+import builtins
+import numbers
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._grad_mode import is_grad_enabled
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+# PyTorch-style aliases
+float = float32  # noqa: A001 - mirrors torch.float
+double = float64
+long = int64
+bool = bool_  # noqa: A001 - mirrors torch.bool
+
+_builtin_float = builtins.float
+_builtin_bool = builtins.bool
+
+_default_dtype = float32
+
+
+def get_default_dtype() -> np.dtype:
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in (float32, float64):
+        raise TypeError(f"only float32 and float64 can be the default dtype, got {dtype}")
+    _default_dtype = dtype
+
+
+def _as_array(data: Any, dtype=None) -> np.ndarray:
+    """Convert user data to an ndarray with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=np.dtype(dtype))
+    arr = np.array(data)
+    kind = arr.dtype.kind
+    if kind == "f":
+        # Python floats become the default dtype; numpy arrays keep theirs (torch.from_numpy
+        # keeps float64, torch.tensor(list_of_floats) gives float32).
+        if not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
+            arr = arr.astype(_default_dtype)
+    elif kind in "iu":
+        arr = arr.astype(int64)
+    elif kind == "b":
+        pass
+    else:
+        raise TypeError(f"cannot make a tensor from data of type {arr.dtype}")
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array with optional gradient tracking (PyTorch's `torch.Tensor`)."""
+
+    __slots__ = ("data", "requires_grad", "grad", "_backward", "_parents", "_op", "_retain", "__weakref__")
+    __array_priority__ = 1000  # numpy scalars defer to our reflected operators
+
+    def __init__(self, data, requires_grad: _builtin_bool = False, dtype=None):
+        self.data = data if (isinstance(data, np.ndarray) and dtype is None) else _as_array(data, dtype)
+        self.grad: Tensor | None = None
+        self._backward: Callable | None = None
+        self._parents: tuple = ()
+        self._op: str = ""
+        self._retain = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ graph building
+    @classmethod
+    def _make(cls, data, parents: tuple, backward: Callable, op: str) -> "Tensor":
+        """Wrap an op's result; record the graph only if some input needs gradients."""
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out._retain = False
+        if is_grad_enabled() and any(p.requires_grad for p in parents):
+            out.requires_grad = True
+            out._backward = backward
+            out._parents = parents
+            out._op = op
+        else:
+            out.requires_grad = False
+            out._backward = None
+            out._parents = ()
+            out._op = ""
+        return out
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return Size(self.data.shape)
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.data.shape[dim]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    @property
+    def is_leaf(self) -> _builtin_bool:
+        return self._backward is None
+
+    @property
+    def grad_fn(self):
+        return None if self._backward is None else _GradFn(self._op)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def requires_grad_(self, requires_grad: _builtin_bool = True) -> "Tensor":
+        if not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self.requires_grad = _builtin_bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on a non-leaf tensor after backward (as PyTorch's retain_grad)."""
+        self._retain = True
+
+    # ------------------------------------------------------------------ conversion
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self.data
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's data, cut off from the graph."""
+        t = Tensor.__new__(Tensor)
+        t.data = self.data
+        t.grad = None
+        t._backward = None
+        t._parents = ()
+        t._op = ""
+        t._retain = False
+        t.requires_grad = False
+        return t
+
+    def detach_(self) -> "Tensor":
+        self._backward = None
+        self._parents = ()
+        self.requires_grad = False
+        return self
+
+    def __float__(self) -> _builtin_float:
+        return _builtin_float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> _builtin_bool:
+        if self.data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return _builtin_bool(self.data.reshape(()).item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data.reshape(()).item())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # ------------------------------------------------------------------ in-place, no graph
+    def _check_inplace(self) -> None:
+        if self.requires_grad and self.is_leaf and is_grad_enabled():
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation "
+                "(wrap parameter updates in `with no_grad():`)"
+            )
+        if not isinstance(self.data, np.ndarray):
+            self.data = np.asarray(self.data)
+
+    def zero_(self) -> "Tensor":
+        self._check_inplace()
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self._check_inplace()
+        self.data[...] = value
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        self._check_inplace()
+        self.data[...] = src.data if isinstance(src, Tensor) else src
+        return self
+
+    def _inplace(self, ufunc, other) -> "Tensor":
+        self._check_inplace()
+        other = other.data if isinstance(other, Tensor) else other
+        ufunc(self.data, other, out=self.data, casting="same_kind")
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(np.add, other)
+
+    def __isub__(self, other):
+        return self._inplace(np.subtract, other)
+
+    def __imul__(self, other):
+        return self._inplace(np.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._inplace(np.true_divide, other)
+
+    def add_(self, other, alpha=1):
+        if alpha != 1:
+            other = (other.data if isinstance(other, Tensor) else other) * alpha
+        return self._inplace(np.add, other)
+
+    def sub_(self, other, alpha=1):
+        if alpha != 1:
+            other = (other.data if isinstance(other, Tensor) else other) * alpha
+        return self._inplace(np.subtract, other)
+
+    def mul_(self, other):
+        return self._inplace(np.multiply, other)
+
+    def div_(self, other):
+        return self._inplace(np.true_divide, other)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch names
+        self._check_inplace()
+        np.clip(self.data, min, max, out=self.data)
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        self._check_inplace()
+        self.data[_index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient=None, retain_graph: _builtin_bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see the module docstring)."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.data.dtype)
+            seed = np.broadcast_to(seed, self.data.shape)
+        if self._backward is None:  # backward() on a leaf: d(self)/d(self) = 1
+            _accumulate(self, seed)
+            return
+        if self._parents is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time; specify retain_graph=True "
+                "the first time if you need to"
+            )
+        order = _topological_order(self)
+        grads = {id(self): seed}
+        for node in order:
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._retain:
+                _accumulate(node, g)
+            parent_grads = node._backward(g)
+            for parent, pg in zip(node._parents, parent_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                if parent._backward is None:
+                    _accumulate(parent, pg)
+                else:
+                    key = id(parent)
+                    prev = grads.get(key)
+                    grads[key] = pg if prev is None else prev + pg
+            if not retain_graph:
+                # Free the saved arrays, as PyTorch does; a second backward is an error.
+                node._parents = None
+                node._backward = _freed
+
+    # ------------------------------------------------------------------ printing
+    def __repr__(self) -> str:
+        body = _format_array(self.data)
+        extras = []
+        if self.data.dtype not in (_default_dtype, int64, bool_):
+            extras.append(f"dtype=torch.{self.data.dtype.name}")
+        if self._backward is not None:
+            extras.append(f"grad_fn=<{self._op}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        inner = ", ".join([body] + extras)
+        return f"tensor({inner})"
+
+    __str__ = __repr__
+
+
+def _freed(grad):
+    raise RuntimeError(
+        "Trying to backward through the graph a second time; specify retain_graph=True the first time"
+    )
+
+
+class _GradFn:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object>"
+
+
+class Size(tuple):
+    """A shape, printed as PyTorch prints it."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size([{', '.join(str(d) for d in self)}])"
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+def _accumulate(leaf: Tensor, g: np.ndarray) -> None:
+    """`.grad += g`, in place when a gradient is already there (gradients accumulate)."""
+    if leaf.grad is None:
+        arr = np.array(g, dtype=leaf.data.dtype)  # always a fresh copy
+        if arr.shape != leaf.data.shape:
+            arr = np.ascontiguousarray(np.broadcast_to(arr, leaf.data.shape))
+        leaf.grad = Tensor(arr)
+    else:
+        np.add(leaf.grad.data, g, out=leaf.grad.data, casting="unsafe")
+
+
+def _topological_order(root: Tensor) -> list:
+    """Non-leaf nodes of the graph under `root`, each before all of its inputs."""
+    order: list = []
+    visited = set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        key = id(node)
+        if key in visited:
+            continue
+        visited.add(key)
+        stack.append((node, True))
+        parents = node._parents
+        if parents is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time; specify retain_graph=True "
+                "the first time if you need to"
+            )
+        for parent in parents:
+            if parent._backward is not None and id(parent) not in visited:
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _index_to_numpy(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _format_array(a: np.ndarray) -> str:
+    """Numbers as PyTorch prints them: `1., 0.`, `4517.2969, 82.6000` or `-1.8590e+19`."""
+    if a.dtype.kind != "f":
+        return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000)
+    finite = np.abs(a[np.isfinite(a)])
+    nonzero = finite[finite != 0]
+    if nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4 or nonzero.max() / nonzero.min() > 1000):
+        return np.array2string(
+            a, separator=", ", prefix="tensor(", threshold=1000,
+            formatter={"float_kind": lambda v: np.format_float_scientific(v, precision=4, unique=False, exp_digits=2)},
+        )
+    integral = _builtin_bool(np.all(finite == np.round(finite)))
+    return np.array2string(
+        a, separator=", ", prefix="tensor(", threshold=1000, precision=4,
+        floatmode="maxprec_equal" if integral else "fixed", suppress_small=True,
+    )
+
+
+# ---------------------------------------------------------------------- creation
+def tensor(data, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (lists, numbers, arrays or tensors)."""
+    return Tensor(_as_array(data, dtype), requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    return Tensor(array)
+
+
+def _shape_args(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _dtype_or_default(dtype) -> np.dtype:
+    return _default_dtype if dtype is None else np.dtype(dtype)
+
+
+def zeros(*size, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape_args(size), dtype=_dtype_or_default(dtype)), requires_grad=requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    return Tensor(np.ones(_shape_args(size), dtype=_dtype_or_default(dtype)), requires_grad=requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    return Tensor(np.full(tuple(size), fill_value, dtype=_dtype_or_default(dtype)), requires_grad=requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    return Tensor(np.zeros_like(t.data, dtype=dtype), requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    return Tensor(np.ones_like(t.data, dtype=dtype), requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value, dtype=None) -> Tensor:
+    return Tensor(np.full_like(t.data, fill_value, dtype=dtype))
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    values = np.arange(start, end, step)
+    if dtype is None:
+        is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dtype = int64 if is_int else _default_dtype
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
+    return Tensor(np.linspace(start, end, steps).astype(_dtype_or_default(dtype)), requires_grad=requires_grad)
+
+
+def isfinite(t: Tensor) -> Tensor:
+    return Tensor(np.isfinite(t.data))
+
+
+def isnan(t: Tensor) -> Tensor:
+    return Tensor(np.isnan(t.data))
+
+
+def is_tensor(obj) -> _builtin_bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    from . import ops
+
+    return ops.stack(tensors, dim)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    from . import ops
+
+    return ops.cat(tensors, dim)
