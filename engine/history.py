@@ -1,0 +1,131 @@
+"""Loss history in bounded memory, however long the run.
+
+Every epoch's losses go into fixed-size buckets. While there is room each bucket holds one
+epoch; when the buckets are full, neighbours merge pairwise and each bucket then covers
+twice as many epochs. A run of a million epochs therefore keeps `capacity` buckets
+(about 128 KB), each with the last, lowest and highest loss of the epochs it covers, so a
+plot of the whole run shows spikes and the exact final values.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+_FIELDS = ("epoch", "train", "train_min", "train_max", "val", "val_min", "val_max")
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """An immutable, decimated copy of the history for plotting (epoch-ordered)."""
+
+    epochs: np.ndarray
+    train_loss: np.ndarray
+    val_loss: np.ndarray  # all NaN when there is no validation split
+    total_epochs: int
+
+    def __len__(self) -> int:
+        return int(self.epochs.shape[0])
+
+
+class LossHistory:
+    def __init__(self, capacity: int = 2048):
+        if capacity < 4 or capacity % 2:
+            raise ValueError("capacity must be an even number >= 4")
+        self.capacity = capacity
+        self._cols = {name: np.empty(capacity, dtype=np.float64) for name in _FIELDS}
+        self._n = 0  # closed buckets
+        self._width = 1  # epochs per bucket
+        self._open: list | None = None  # the bucket being filled: [epoch, t, tmin, tmax, v, vmin, vmax, count]
+        self.total_epochs = 0
+
+    def append(self, epoch: int, train_loss: float, val_loss: float | None = None) -> None:
+        v = math.nan if val_loss is None else val_loss
+        b = self._open
+        if b is None:
+            self._open = b = [epoch, train_loss, train_loss, train_loss, v, v, v, 0]
+        else:
+            b[0] = epoch
+            b[1] = train_loss
+            b[2] = _nanmin(b[2], train_loss)
+            b[3] = _nanmax(b[3], train_loss)
+            b[4] = v
+            b[5] = _nanmin(b[5], v)
+            b[6] = _nanmax(b[6], v)
+        b[7] += 1
+        self.total_epochs += 1
+        if b[7] >= self._width:
+            self._close()
+
+    def _close(self) -> None:
+        b = self._open
+        self._open = None
+        if self._n == self.capacity:
+            self._merge()
+        i = self._n
+        for j, name in enumerate(_FIELDS):
+            self._cols[name][i] = b[j]
+        self._n += 1
+
+    def _merge(self) -> None:
+        """Halve the number of buckets: each new bucket covers two old ones."""
+        half = self._n // 2
+        c = self._cols
+        for name in ("epoch", "train", "val"):  # the later bucket's last values
+            c[name][:half] = c[name][1 : 2 * half : 2]
+        with np.errstate(invalid="ignore"):
+            for name, fn in (("train_min", np.fmin), ("val_min", np.fmin), ("train_max", np.fmax), ("val_max", np.fmax)):
+                c[name][:half] = fn(c[name][0 : 2 * half : 2], c[name][1 : 2 * half : 2])
+        self._n = half
+        self._width *= 2
+
+    def truncate(self, epoch: int) -> None:
+        """Forget everything after `epoch` (used when stepping back to an earlier epoch)."""
+        if self._open is not None and self._open[0] > epoch:
+            self._open = None
+        keep = int(np.searchsorted(self._cols["epoch"][: self._n], epoch, side="right"))
+        self._n = keep
+        self.total_epochs = min(self.total_epochs, epoch)
+
+    def clear(self) -> None:
+        self._n = 0
+        self._width = 1
+        self._open = None
+        self.total_epochs = 0
+
+    @property
+    def bucket_width(self) -> int:
+        return self._width
+
+    def __len__(self) -> int:
+        return self._n + (self._open is not None)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every bucket, open one included, as fresh arrays."""
+        cols = {name: self._cols[name][: self._n].copy() for name in _FIELDS}
+        if self._open is not None:
+            for j, name in enumerate(_FIELDS):
+                cols[name] = np.append(cols[name], self._open[j])
+        return cols
+
+    def view(self, max_points: int = 512) -> HistoryView:
+        """At most `max_points` evenly spread buckets, always ending at the newest epoch."""
+        cols = self.columns()
+        n = cols["epoch"].shape[0]
+        if n > max_points > 0:
+            idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+            cols = {k: v[idx] for k, v in cols.items()}
+        return HistoryView(cols["epoch"].astype(np.int64), cols["train"], cols["val"], self.total_epochs)
+
+
+def _nanmin(a: float, b: float) -> float:
+    if a != a:
+        return b
+    return b if b < a else a
+
+
+def _nanmax(a: float, b: float) -> float:
+    if a != a:
+        return b
+    return b if b > a else a

@@ -1,0 +1,565 @@
+"""The trainer: one epoch of full-batch gradient descent at a time, every gradient from autograd.
+
+An epoch follows the book's loop exactly:
+
+    loss = loss_fn(model(x_train), y_train)   # at the current parameters
+    optimizer.zero_grad(); loss.backward()     # autograd fills .grad
+    optimizer.step()                           # parameters move
+
+so the loss reported for epoch k is the one computed *before* the k-th update, the
+parameters are the ones *after* it, and the gradients are the ones that update used.
+The validation loss is computed at the same (pre-update) parameters without a graph.
+
+Two kinds of settings: a `Setup` (data, model, input transform, split) defines the run, so
+changing it starts over; `Hyperparameters` (optimizer, learning rate, ...) only steer it, so
+they change between two epochs and the run continues.
+
+A loss that is not finite is a lesson, not an error: the trainer stops in the `diverged`
+state and records the epoch and the gradient sizes that caused it.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+import numpy as np
+
+from . import ops
+from ._grad_mode import no_grad
+from .history import HistoryView, LossHistory
+from .models import Line, build_model, parse_model
+from .optim import SGD, Adam, Optimizer
+from .tensor import Tensor
+
+OPTIMIZERS = ("sgd", "adam")
+TRANSFORMS = ("none", "scale", "standardize")
+MAX_EPOCH_BUDGET = 10_000_000
+
+
+class SettingError(ValueError):
+    """A setting is out of range; the message names it and what is allowed."""
+
+
+# ---------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Settings that steer a run; changing them continues the run."""
+
+    optimizer: str = "sgd"
+    learning_rate: float = 1e-2
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    beta1: float = 0.9
+    beta2: float = 0.999
+    zero_grad: bool = True  # off: gradients accumulate across epochs (the classic bug)
+    epochs: int = 5000  # the epoch budget: the run finishes there
+    early_stopping: bool = False
+    overfit_patience: int = 100  # epochs of rising validation loss before "overfitting"
+
+    def validate(self) -> "Hyperparameters":
+        if self.optimizer not in OPTIMIZERS:
+            raise SettingError(f"optimizer '{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}")
+        _positive("learning rate", self.learning_rate, high=10.0)
+        _in_range("momentum", self.momentum, 0.0, 1.0, open_high=True)
+        _in_range("weight decay", self.weight_decay, 0.0, 1.0)
+        _in_range("beta1", self.beta1, 0.0, 1.0, open_high=True)
+        _in_range("beta2", self.beta2, 0.0, 1.0, open_high=True)
+        if self.nesterov and self.momentum <= 0:
+            raise SettingError("nesterov needs a momentum above 0")
+        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= MAX_EPOCH_BUDGET):
+            raise SettingError(f"epochs must be a whole number in 1..{MAX_EPOCH_BUDGET} (got {self.epochs})")
+        if not (isinstance(self.overfit_patience, int) and self.overfit_patience >= 1):
+            raise SettingError(f"overfit patience must be a whole number >= 1 (got {self.overfit_patience})")
+        return self
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Settings that define a run; changing any of them starts it over."""
+
+    dataset: str = "thermometer"
+    model: str = "linear"  # linear | poly:K | mlp:H
+    input_transform: str = "none"  # none | scale | standardize
+    input_scale: float = 0.1  # the book's t_un = 0.1 * t_u
+    val_fraction: float = 0.0  # 0: no split, train on every point (the chapter's first runs)
+    split_seed: int = 0
+    train_indices: tuple | None = None  # an explicit split (the book's printed one)
+    val_indices: tuple | None = None
+    init_seed: int = 0
+    dtype: str = "float32"
+
+    def validate(self) -> "Setup":
+        parse_model_or_raise(self.model)
+        if self.input_transform not in TRANSFORMS:
+            raise SettingError(f"input transform '{self.input_transform}' is not one of {', '.join(TRANSFORMS)}")
+        if self.input_transform == "scale":
+            _positive("input scale", self.input_scale, high=1e6)
+        if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
+            raise SettingError(f"validation fraction must be in [0, 1) (got {self.val_fraction})")
+        if self.dtype not in ("float32", "float64"):
+            raise SettingError(f"dtype '{self.dtype}' is not one of float32, float64")
+        if (self.train_indices is None) != (self.val_indices is None):
+            raise SettingError("an explicit split needs both train and validation indices")
+        return self
+
+
+def parse_model_or_raise(spec: str) -> tuple[str, int]:
+    try:
+        return parse_model(spec)
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
+
+
+def _positive(name: str, value, high: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise SettingError(f"{name} must be a positive number (got {value})")
+    if value > high:
+        raise SettingError(f"{name} must be at most {high:g} (got {value:g})")
+
+
+def _in_range(name: str, value, low: float, high: float, open_high: bool = False) -> None:
+    bad = not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+    if bad or value < low or (value >= high if open_high else value > high):
+        bracket = ")" if open_high else "]"
+        raise SettingError(f"{name} must be in [{low:g}, {high:g}{bracket} (got {value})")
+
+
+# ---------------------------------------------------------------------- what a listener sees
+@dataclass(frozen=True)
+class InputTransform:
+    """How raw readings become model input: x_in = (x_raw - shift) * scale."""
+
+    kind: str = "none"
+    shift: float = 0.0
+    scale: float = 1.0
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        if self.kind == "none":
+            return x
+        return (x - self.shift) * self.scale
+
+    def describe(self) -> str:
+        if self.kind == "none":
+            return "raw input"
+        if self.kind == "scale":
+            return f"x = {self.scale:g} * raw"
+        return f"x = (raw - {self.shift:.4g}) / {1 / self.scale:.4g}"
+
+    def line_in_raw_units(self, w: float, b: float) -> tuple[float, float]:
+        """The (w, b) that give the same line when fed raw readings."""
+        return w * self.scale, b - w * self.scale * self.shift
+
+
+@dataclass(frozen=True)
+class Split:
+    train: np.ndarray
+    val: np.ndarray
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Why and where a run stopped: the loss stopped being a finite number."""
+
+    epoch: int
+    loss: float
+    grad_norms: Mapping[str, float]
+    params: Mapping[str, np.ndarray]
+
+    @property
+    def reason(self) -> str:
+        return "the loss is NaN (not a number)" if math.isnan(self.loss) else "the loss overflowed to infinity"
+
+    def grad_ratio(self) -> tuple[str, str, float] | None:
+        """(largest, smallest, ratio) of the per-parameter gradient sizes, if meaningful."""
+        finite = {k: v for k, v in self.grad_norms.items() if math.isfinite(v)}
+        if len(finite) < 2:
+            return None
+        hi = max(finite, key=finite.get)
+        lo = min(finite, key=finite.get)
+        if finite[lo] == 0:
+            return None
+        return hi, lo, finite[hi] / finite[lo]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a view needs about one moment of a run; immutable and safe to share."""
+
+    epoch: int  # updates applied so far (0: nothing trained yet)
+    train_loss: float  # at the parameters before this epoch's update
+    val_loss: float | None  # idem, on the validation points; None without a split
+    params: Mapping[str, np.ndarray]  # after the update
+    grads: Mapping[str, np.ndarray]  # the gradients that update used
+    update: Mapping[str, np.ndarray]  # how much each parameter just moved
+    state: str  # ready | running | paused | diverged | finished
+    setup: Setup
+    hyper: Hyperparameters
+    transform: InputTransform
+    history: HistoryView
+    fit_x: np.ndarray  # raw readings spanning the data
+    fit_y: np.ndarray  # the model's prediction there
+    divergence: Divergence | None = None
+    warning: str | None = None  # e.g. the loss is exploding, before it overflows
+    best_val_epoch: int | None = None
+    best_val_loss: float | None = None
+    overfitting_since: int | None = None
+    stopped_early: bool = False
+    raw_line: tuple[float, float] | None = None  # (w, b) for raw input, linear model only
+    epochs_per_second: float = 0.0
+    step_count: int = 0  # optimizer steps taken (equals epoch: one full batch per epoch)
+
+    @property
+    def diverged(self) -> bool:
+        return self.divergence is not None
+
+
+def _frozen(d: dict) -> Mapping:
+    for v in d.values():
+        if isinstance(v, np.ndarray):
+            v.flags.writeable = False
+    return MappingProxyType(d)
+
+
+# ---------------------------------------------------------------------- the trainer
+class Trainer:
+    """Full-batch training of one model on one dataset, one epoch per `step()`."""
+
+    REWIND_DEPTH = 256
+
+    def __init__(self, setup: Setup | None = None, hyper: Hyperparameters | None = None,
+                 dataset=None, history_capacity: int = 2048):
+        self._dataset_override = dataset
+        self._history_capacity = history_capacity
+        self.hyper = (hyper or Hyperparameters()).validate()
+        self.reset(setup or Setup())
+
+    # ------------------------------------------------------------------ run definition
+    def reset(self, setup: Setup | None = None, dataset=None) -> None:
+        """Start the run over (with a new setup or dataset if given)."""
+        from data import load_builtin  # data imports numpy only
+
+        setup = (setup or self.setup).validate()
+        if dataset is not None:
+            self._dataset_override = dataset
+        if self._dataset_override is not None and (setup.dataset == self._dataset_override.name):
+            self.dataset = self._dataset_override
+        else:
+            try:
+                self.dataset = load_builtin(setup.dataset)
+            except ValueError as exc:
+                raise SettingError(str(exc)) from None
+        self.setup = setup
+        self._dtype = np.dtype(setup.dtype)
+        self.split = self._make_split(setup, len(self.dataset))
+        x_raw = self.dataset.x
+        self.transform = self._make_transform(setup, x_raw[self.split.train])
+        x = self.transform.apply(x_raw).astype(self._dtype)
+        y = self.dataset.y.astype(self._dtype)
+        self._x_train = Tensor(x[self.split.train])
+        self._y_train = Tensor(y[self.split.train])
+        self._x_val = Tensor(x[self.split.val]) if self.split.val.size else None
+        self._y_val = Tensor(y[self.split.val]) if self.split.val.size else None
+        self.model = build_model(setup.model, seed=setup.init_seed, dtype=self._dtype)
+        self._named = list(self.model.named_parameters())
+        self._params = [p for _, p in self._named]
+        self.optimizer = self._make_optimizer()
+        self.history = LossHistory(self._history_capacity)
+        self._rewind: deque = deque(maxlen=self.REWIND_DEPTH)
+        self.epoch = 0
+        self.state = "ready"
+        self.divergence: Divergence | None = None
+        self.stopped_early = False
+        self._best_val = (math.inf, None, None)  # (loss, epoch, params)
+        self._first_loss: float | None = None
+        self._last = None  # (train_loss, val_loss, grads, update) of the latest epoch
+        self._rate = (time.perf_counter(), 0, 0.0)  # (time, epoch, epochs/s) for the speed readout
+        self._rewind.append(self._frame())
+
+    @staticmethod
+    def _make_split(setup: Setup, n: int) -> Split:
+        if setup.train_indices is not None:
+            train = np.asarray(setup.train_indices, dtype=np.int64)
+            val = np.asarray(setup.val_indices, dtype=np.int64)
+            every = np.concatenate([train, val])
+            if every.size and (every.min() < 0 or every.max() >= n):
+                raise SettingError(f"split indices must be in 0..{n - 1}")
+            if np.unique(every).size != every.size:
+                raise SettingError("a point cannot be both in training and validation (or twice in one)")
+            if train.size < 2:
+                raise SettingError("the training split needs at least 2 points")
+            return Split(train, val)
+        if setup.val_fraction == 0:
+            return Split(np.arange(n), np.arange(0))
+        # As the book does: shuffle, the last int(fraction * n) indices validate.
+        n_val = int(setup.val_fraction * n)
+        if n_val < 1:
+            raise SettingError(f"validation fraction {setup.val_fraction:g} of {n} points leaves no validation point")
+        if n - n_val < 2:
+            raise SettingError(f"validation fraction {setup.val_fraction:g} of {n} points leaves fewer than 2 to train on")
+        order = np.random.default_rng(setup.split_seed).permutation(n)
+        return Split(order[:-n_val], order[-n_val:])
+
+    @staticmethod
+    def _make_transform(setup: Setup, x_train: np.ndarray) -> InputTransform:
+        if setup.input_transform == "scale":
+            return InputTransform("scale", 0.0, float(setup.input_scale))
+        if setup.input_transform == "standardize":
+            std = float(np.std(x_train))
+            return InputTransform("standardize", float(np.mean(x_train)), 1.0 / std if std > 0 else 1.0)
+        return InputTransform()
+
+    def _make_optimizer(self, state_from: Optimizer | None = None) -> Optimizer:
+        h = self.hyper
+        if h.optimizer == "adam":
+            return Adam(self._params, lr=h.learning_rate, betas=(h.beta1, h.beta2), weight_decay=h.weight_decay)
+        return SGD(self._params, lr=h.learning_rate, momentum=h.momentum, nesterov=h.nesterov,
+                   weight_decay=h.weight_decay)
+
+    # ------------------------------------------------------------------ steering
+    def set_hyperparameters(self, **changes) -> Hyperparameters:
+        """Change optimizer settings between epochs; the run (and, where the optimizer
+        kind is unchanged, its momentum/Adam state) continues."""
+        unknown = set(changes) - {f.name for f in fields(Hyperparameters)}
+        if unknown:
+            raise SettingError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
+        new = replace(self.hyper, **changes).validate()
+        old = self.hyper
+        self.hyper = new
+        if new.optimizer != old.optimizer:
+            self.optimizer = self._make_optimizer()
+        else:
+            for group in self.optimizer.param_groups:
+                group["lr"] = new.learning_rate
+                group["weight_decay"] = new.weight_decay
+                if new.optimizer == "sgd":
+                    group["momentum"] = new.momentum
+                    group["nesterov"] = new.nesterov
+                else:
+                    group["betas"] = (new.beta1, new.beta2)
+        if self.state == "finished" and self.epoch < new.epochs and not self.stopped_early:
+            self.state = "paused"
+        return new
+
+    @property
+    def can_step(self) -> bool:
+        return self.state not in ("diverged", "finished")
+
+    # ------------------------------------------------------------------ training
+    def step(self) -> Snapshot:
+        """Train one epoch and return what happened (no-op once diverged or finished)."""
+        if self.can_step:
+            with np.errstate(all="ignore"):  # overflow is reported as divergence, not warnings
+                self.advance(record_update=True)
+        return self.snapshot()
+
+    def train(self, epochs: int, on_epoch: Callable[["Trainer"], None] | None = None) -> Snapshot:
+        """Run up to `epochs` epochs (stopping early on divergence or the budget)."""
+        with np.errstate(all="ignore"):  # overflow is reported as divergence, not warnings
+            for _ in range(epochs):
+                if not self.can_step:
+                    break
+                self.advance(record_update=False)
+                if on_epoch is not None:
+                    on_epoch(self)
+        return self.snapshot()
+
+    def advance(self, record_update: bool = False) -> None:
+        """One epoch. `record_update` keeps how far each parameter moved (costs a copy)."""
+        model, optimizer, params = self.model, self.optimizer, self._params
+        if self.hyper.zero_grad:
+            optimizer.zero_grad()
+        prediction = model(self._x_train)
+        loss = ops.mse_loss(prediction, self._y_train)
+        loss.backward()
+        train_loss = float(loss.data)
+        val_loss = None
+        if self._x_val is not None:
+            with no_grad():
+                val_loss = float(ops.mse_loss(model(self._x_val), self._y_val).data)
+        before = [p.data.copy() for p in params] if record_update else None
+        optimizer.step()
+        self.epoch = epoch = self.epoch + 1
+        grads = [None if p.grad is None else p.grad.data for p in params]
+        update = None if before is None else [p.data - b for p, b in zip(params, before)]
+        self._last = (train_loss, val_loss, grads, update)
+        self.history.append(epoch, train_loss, val_loss)
+        if self._first_loss is None:
+            self._first_loss = train_loss
+        self._rewind.append(self._frame())
+        if not math.isfinite(train_loss):
+            self._diverge(epoch, train_loss)
+            return
+        if val_loss is not None:
+            self._track_validation(epoch, train_loss, val_loss)
+        if epoch >= self.hyper.epochs and self.state != "finished":
+            self.state = "finished"
+
+    def _diverge(self, epoch: int, loss: float) -> None:
+        norms = {}
+        for name, p in self._named:
+            g = p.grad.data if p.grad is not None else np.zeros(1)
+            with np.errstate(over="ignore", invalid="ignore"):
+                norms[name] = float(np.sqrt(np.sum(np.square(g.astype(np.float64)))))
+        params = {name: p.data.copy() for name, p in self._named}
+        self.divergence = Divergence(epoch, loss, MappingProxyType(norms), _frozen(params))
+        self.state = "diverged"
+
+    def _track_validation(self, epoch: int, train_loss: float, val_loss: float) -> None:
+        best_loss, best_epoch, _ = self._best_val
+        if val_loss < best_loss:
+            # The loss was measured before this epoch's update: the best parameters are the
+            # ones the previous epoch left, i.e. the rewind frame before the newest.
+            params = self._rewind[-2][1] if len(self._rewind) >= 2 else None
+            self._best_val = (val_loss, epoch, params)
+        elif self.hyper.early_stopping and self.overfitting_since is not None:
+            self._restore_best()
+
+    def _restore_best(self) -> None:
+        _, best_epoch, params = self._best_val
+        if params is None:
+            return
+        with no_grad():
+            for p, saved in zip(self._params, params):
+                p.data[...] = saved
+        self.stopped_early = True
+        self.state = "finished"
+
+    @property
+    def overfitting_since(self) -> int | None:
+        """The best validation epoch, once the validation loss has not improved on it for
+        `overfit_patience` epochs and is above it now."""
+        best_loss, best_epoch, _ = self._best_val
+        if best_epoch is None or self._last is None:
+            return None
+        if self.epoch - best_epoch < self.hyper.overfit_patience:
+            return None
+        current_val = self._last[1]
+        if current_val is None or current_val <= best_loss:
+            return None
+        return best_epoch
+
+    # ------------------------------------------------------------------ stepping back
+    def _frame(self) -> tuple:
+        return (self.epoch, [p.data.copy() for p in self._params])
+
+    def rewind(self, epochs: int = 1) -> int:
+        """Go back up to `epochs` epochs (parameters and history); returns the epoch reached.
+        The optimizer's momentum/Adam state starts afresh from there."""
+        if len(self._rewind) <= 1 or epochs <= 0:
+            return self.epoch
+        steps = min(epochs, len(self._rewind) - 1)
+        for _ in range(steps):
+            self._rewind.pop()
+        epoch, params = self._rewind[-1]
+        with no_grad():
+            for p, saved in zip(self._params, params):
+                p.data[...] = saved
+                p.grad = None
+        self.epoch = epoch
+        self.history.truncate(epoch)
+        self.optimizer = self._make_optimizer()
+        self.divergence = None
+        self.stopped_early = False
+        self._last = None
+        if self._best_val[1] is not None and self._best_val[1] > epoch:
+            self._best_val = (math.inf, None, None)
+        self.state = "paused" if epoch else "ready"
+        return epoch
+
+    @property
+    def rewind_depth(self) -> int:
+        return len(self._rewind) - 1
+
+    # ------------------------------------------------------------------ reading
+    def current_loss(self) -> tuple[float, float | None]:
+        """Loss at the current parameters, without training (epoch 0's starting loss)."""
+        with no_grad():
+            train = float(ops.mse_loss(self.model(self._x_train), self._y_train).data)
+            val = None
+            if self._x_val is not None:
+                val = float(ops.mse_loss(self.model(self._x_val), self._y_val).data)
+        return train, val
+
+    def predict(self, x_raw: np.ndarray) -> np.ndarray:
+        with no_grad(), np.errstate(all="ignore"):
+            x = Tensor(self.transform.apply(np.asarray(x_raw, dtype=np.float64)).astype(self._dtype))
+            return np.asarray(self.model(x).data, dtype=np.float64)
+
+    def epochs_per_second(self) -> float:
+        now = time.perf_counter()
+        t0, e0, rate = self._rate
+        if now - t0 >= 0.5:
+            rate = (self.epoch - e0) / (now - t0)
+            self._rate = (now, self.epoch, rate)
+        return rate
+
+    def snapshot(self, history_points: int = 512, fit_points: int = 64) -> Snapshot:
+        """A frozen copy of the run's current state."""
+        names = [n for n, _ in self._named]
+        params = {n: p.data.copy() for n, p in self._named}
+        if self._last is None:
+            train_loss, val_loss = self.current_loss()
+            grads = {n: np.zeros_like(p.data) for n, p in self._named}
+            update = {n: np.zeros_like(p.data) for n, p in self._named}
+        else:
+            train_loss, val_loss, g, u = self._last
+            grads = {n: (np.zeros_like(p.data) if gi is None else gi.copy()) for n, gi, p in zip(names, g, self._params)}
+            if u is None:  # the fast path did not record it: derive what SGD did
+                u = [None] * len(names)
+            update = {}
+            for n, ui, gi, p in zip(names, u, g, self._params):
+                if ui is not None:
+                    update[n] = ui
+                elif gi is not None and self.hyper.optimizer == "sgd" and not self.hyper.momentum and not self.hyper.weight_decay:
+                    update[n] = -self.hyper.learning_rate * gi
+                else:
+                    update[n] = np.full_like(p.data, np.nan)
+        x = self.dataset.x
+        lo, hi = float(np.min(x)), float(np.max(x))
+        pad = 0.05 * (hi - lo)
+        fit_x = np.linspace(lo - pad, hi + pad, fit_points)
+        fit_y = self.predict(fit_x)
+        raw_line = None
+        if isinstance(self.model, Line):
+            raw_line = self.transform.line_in_raw_units(float(params["w"]), float(params["b"]))
+        best_loss, best_epoch, _ = self._best_val
+        return Snapshot(
+            epoch=self.epoch,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            params=_frozen(params),
+            grads=_frozen(grads),
+            update=_frozen(update),
+            state=self.state,
+            setup=self.setup,
+            hyper=self.hyper,
+            transform=self.transform,
+            history=self.history.view(history_points),
+            fit_x=fit_x,
+            fit_y=fit_y,
+            divergence=self.divergence,
+            warning=self._warning(),
+            best_val_epoch=best_epoch,
+            best_val_loss=None if best_epoch is None else best_loss,
+            overfitting_since=self.overfitting_since,
+            stopped_early=self.stopped_early,
+            raw_line=raw_line,
+            epochs_per_second=self.epochs_per_second(),
+            step_count=self.epoch,
+        )
+
+    def _warning(self) -> str | None:
+        """Say the loss is exploding before it overflows: growing epoch after epoch, and
+        already far above where it started."""
+        if self.divergence is not None or self._first_loss is None or self.epoch < 3:
+            return None
+        cols = self.history.columns()
+        recent = cols["train"][-3:]
+        if recent.size == 3 and np.all(np.diff(recent) > 0) and recent[-1] > 100 * max(self._first_loss, 1e-12):
+            return f"the loss is exploding: {recent[-1] / self._first_loss:.3g}x its starting value and growing every epoch"
+        return None
