@@ -1,0 +1,73 @@
+"""`kepler train`: the book's lines, JSON for scripts, and one-line errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def kepler(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_train_prints_the_books_lines():
+    out = kepler("train", "--input-scale", "0.1", "--epochs", "5000", "--log-every", "500")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    losses = {int(l.split(",")[0].split()[1]): float(l.split()[-1]) for l in lines if l.startswith("Epoch")}
+    assert sorted(losses) == list(range(500, 5001, 500))
+    # the book prints 7.860116 and 2.927648 (float32 rounding differs in the last digit)
+    assert losses[500] == pytest.approx(7.860116, rel=1e-5)
+    assert losses[5000] == pytest.approx(2.927648, rel=1e-5)
+    assert "Params w 5.3671, b -17.3012" in out.stdout
+    assert "In raw units (x = 0.1 * raw): w 0.5367, b -17.3012" in out.stdout
+
+
+def test_train_divergence_is_reported_not_raised():
+    out = kepler("train", "--lr", "1e-2", "--epochs", "100")
+    assert out.returncode == 0
+    assert out.stdout.splitlines()[0] == "Epoch 1, Loss 1763.884644"
+    assert "Epoch 11, Loss inf" in out.stdout
+    assert "Epoch 12" not in out.stdout
+    assert "Diverged at epoch 11" in out.stdout and "57x" in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_train_with_the_books_split_prints_both_losses():
+    out = kepler("train", "--input-scale", "0.1", "--epochs", "3000", "--log-every", "1000",
+                 "--train-indices", "9,6,5,8,4,7,0,1,3", "--val-indices", "2,10")
+    assert "Epoch 3000, Training loss 3.0125, Validation loss 3.5756" in out.stdout
+
+
+def test_train_json_is_one_document():
+    out = kepler("train", "--epochs", "20", "--json")
+    doc = json.loads(out.stdout)
+    assert doc["diverged_at"] == 11
+    assert doc["config"]["hyperparameters"]["learning_rate"] == 0.01
+    assert set(doc["params"]) == {"w", "b"}
+    assert doc["history"][0] == {"epoch": 1, "train_loss": pytest.approx(1763.884644), "val_loss": None}
+    assert doc["history"][-1]["epoch"] == 11 and doc["history"][-1]["train_loss"] is None  # inf -> null
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--lr", "-1"], "learning rate must be a positive number"),
+        (["--lr", "abc"], "'abc' is not a number"),
+        (["--epochs", "0"], "must be at least 1"),
+        (["--model", "cubic"], "model 'cubic' is not one of"),
+        (["--val-fraction", "1.5"], "validation fraction must be in [0, 1)"),
+        (["--dataset", "nope"], "unknown dataset 'nope'"),
+        (["--optimizer", "rmsprop"], "invalid choice"),
+        (["--train-indices", "1,2"], "go together"),
+    ],
+)
+def test_bad_options_get_one_line_and_exit_2(args, words):
+    out = kepler("train", *args)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert words in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,322 @@
+"""The trainer: the book's numbers through the same code the app runs, steering mid-run,
+divergence as a state, bounded history, determinism, and the background runner."""
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from engine.history import LossHistory
+from engine.runner import BackgroundTrainer
+from engine.trainer import Hyperparameters, Setup, SettingError, Trainer
+
+BOOK_SPLIT = dict(train_indices=(9, 6, 5, 8, 4, 7, 0, 1, 3), val_indices=(2, 10))
+
+
+def close(got, book, rtol=1e-5, atol=0.0):
+    return abs(got - book) <= atol + rtol * abs(book)
+
+
+def test_first_step_follows_the_book_convention():
+    trainer = Trainer(Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-2))
+    start = trainer.snapshot()
+    assert start.epoch == 0 and start.state == "ready"
+    assert close(start.train_loss, 80.364342)
+    snap = trainer.step()
+    # loss before the update, parameters after it, the gradient the update used
+    assert snap.epoch == 1
+    assert close(snap.train_loss, 80.364342)
+    assert close(float(snap.params["w"]), 1.7761, atol=5e-5)
+    assert close(float(snap.params["b"]), 0.1064, atol=5e-5)
+    assert close(float(snap.grads["w"]), -77.614, atol=5e-4)
+    assert close(float(snap.grads["b"]), -10.64, atol=5e-3)
+    # for plain SGD the step just taken is -lr * grad
+    assert np.allclose(snap.update["w"], -1e-2 * snap.grads["w"], rtol=1e-4)
+
+
+def test_normalised_input_converges_to_the_books_line():
+    trainer = Trainer(Setup(input_transform="scale", input_scale=0.1), Hyperparameters(epochs=5000))
+    snap = trainer.train(10_000)  # the budget stops it at 5000
+    assert snap.epoch == 5000 and snap.state == "finished"
+    assert close(snap.train_loss, 2.927648, atol=5e-7)
+    assert close(float(snap.params["w"]), 5.3671, atol=5e-5)
+    assert close(float(snap.params["b"]), -17.3012, atol=5e-5)
+    w_raw, b_raw = snap.raw_line  # the same line for raw readings: w * 0.1
+    assert close(w_raw, 0.53671, atol=5e-5) and close(b_raw, -17.3012, atol=5e-5)
+
+
+def test_raw_input_lr_1e2_diverges_at_epoch_11_without_an_exception():
+    trainer = Trainer(Setup(), Hyperparameters(learning_rate=1e-2, epochs=100))
+    snap = trainer.train(100)
+    assert snap.state == "diverged"
+    assert snap.epoch == 11
+    d = snap.divergence
+    assert d.epoch == 11 and math.isinf(d.loss)
+    hi, lo, ratio = d.grad_ratio()
+    assert (hi, lo) == ("w", "b") and 50 < ratio < 65  # the w-gradient dwarfs the b-gradient
+    assert trainer.step().epoch == 11  # a diverged run does not go on
+
+
+def test_loss_explosion_is_warned_before_the_overflow():
+    trainer = Trainer(Setup(), Hyperparameters(learning_rate=1e-2))
+    trainer.train(5)
+    assert "exploding" in trainer.snapshot().warning
+    calm = Trainer(Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-2))
+    calm.train(5)
+    assert calm.snapshot().warning is None
+
+
+def test_raw_input_lr_1e4_crawls_to_29():
+    trainer = Trainer(Setup(), Hyperparameters(learning_rate=1e-4, epochs=100))
+    snap = trainer.train(100)
+    assert snap.state == "finished"
+    assert close(snap.train_loss, 29.022669, rtol=1e-5, atol=5e-7)
+
+
+def test_adam_works_on_raw_input():
+    trainer = Trainer(Setup(), Hyperparameters(optimizer="adam", learning_rate=1e-1, epochs=2000))
+    snap = trainer.train(2000)
+    assert snap.state == "finished" and snap.train_loss < 3.0
+    assert abs(float(snap.params["w"]) - 0.5367) < 1e-3
+
+
+def test_the_books_split_reproduces_its_losses():
+    trainer = Trainer(Setup(input_transform="scale", **BOOK_SPLIT), Hyperparameters(epochs=3000))
+    first = trainer.step()
+    assert close(first.train_loss, 66.5811, atol=5e-5) and close(first.val_loss, 142.389, atol=5e-4)
+    snap = trainer.train(3000)
+    assert close(snap.train_loss, 3.0125, atol=5e-5) and close(snap.val_loss, 3.5756, atol=5e-5)
+    assert close(float(snap.params["w"]), 5.1964, atol=5e-5)
+
+
+def test_learning_rate_change_continues_the_run():
+    trainer = Trainer(Setup(input_transform="scale"))
+    trainer.train(10)
+    w_before = float(trainer.snapshot().params["w"])
+    trainer.set_hyperparameters(learning_rate=1e-3)
+    assert trainer.epoch == 10
+    snap = trainer.step()
+    assert snap.epoch == 11 and snap.hyper.learning_rate == 1e-3
+    assert abs(float(snap.update["w"]) + 1e-3 * float(snap.grads["w"])) < 1e-6
+    assert float(snap.params["w"]) != w_before
+
+
+def test_switching_optimizer_continues_but_changing_the_model_resets():
+    trainer = Trainer(Setup(input_transform="scale"))
+    trainer.train(20)
+    trainer.set_hyperparameters(optimizer="adam", learning_rate=0.1)
+    assert trainer.step().epoch == 21
+    trainer.reset(Setup(input_transform="scale", model="poly:3"))
+    assert trainer.epoch == 0 and trainer.state == "ready"
+    assert set(trainer.snapshot().params) == {"w", "b"} and trainer.snapshot().params["w"].shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (dict(learning_rate=-1.0), "learning rate"),
+        (dict(learning_rate=float("nan")), "learning rate"),
+        (dict(momentum=1.5), "momentum"),
+        (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(epochs=0), "epochs"),
+        (dict(beta2=1.0), "beta2"),
+    ],
+)
+def test_bad_hyperparameters_are_refused_and_nothing_changes(change, words):
+    trainer = Trainer(Setup(input_transform="scale"))
+    trainer.train(3)
+    before = trainer.hyper
+    with pytest.raises(SettingError, match=words):
+        trainer.set_hyperparameters(**change)
+    assert trainer.hyper == before and trainer.epoch == 3
+
+
+@pytest.mark.parametrize(
+    "setup, words",
+    [
+        (Setup(val_fraction=1.0), "validation fraction"),
+        (Setup(val_fraction=0.01), "no validation point"),
+        (Setup(model="poly:99"), "degree"),
+        (Setup(input_transform="scale", input_scale=0.0), "input scale"),
+        (Setup(dataset="nope"), "unknown dataset"),
+        (Setup(train_indices=(0, 1), val_indices=(1,)), "both"),
+    ],
+)
+def test_bad_setups_are_refused_with_the_field_named(setup, words):
+    with pytest.raises(SettingError, match=words):
+        Trainer(setup)
+
+
+def test_same_seed_same_numbers_and_other_seed_other_split():
+    def run(seed):
+        t = Trainer(Setup(model="mlp:6", input_transform="standardize", val_fraction=0.2, split_seed=seed, init_seed=seed),
+                    Hyperparameters(learning_rate=0.05))
+        s = t.train(200)
+        return s.train_loss, s.val_loss, tuple(t.split.val)
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+
+
+def test_overfitting_is_noticed_and_early_stopping_restores_the_best_epoch():
+    setup = Setup(model="mlp:24", input_transform="standardize", val_fraction=0.3, split_seed=3, init_seed=0)
+    hyper = Hyperparameters(optimizer="adam", learning_rate=0.05, epochs=3000, overfit_patience=100)
+    snap = Trainer(setup, hyper).train(3000)
+    assert snap.best_val_epoch is not None and snap.best_val_epoch < 3000
+    assert snap.overfitting_since == snap.best_val_epoch
+    assert snap.val_loss > snap.best_val_loss
+
+    early = Trainer(setup, Hyperparameters(**{**hyper.__dict__, "early_stopping": True}))
+    stopped = early.train(3000)
+    assert stopped.stopped_early and stopped.state == "finished"
+    assert stopped.epoch < 3000
+    train_now, val_now = early.current_loss()
+    assert abs(val_now - stopped.best_val_loss) < 1e-4  # the best parameters are back
+
+
+def test_rewind_restores_parameters_and_history():
+    trainer = Trainer(Setup(input_transform="scale"))
+    trainer.train(10)
+    at_7 = None
+    trainer.rewind(3)
+    assert trainer.epoch == 7
+    at_7 = trainer.snapshot()
+    assert at_7.history.epochs[-1] == 7
+    again = Trainer(Setup(input_transform="scale"))
+    again.train(7)
+    assert np.allclose(at_7.params["w"], again.snapshot().params["w"])
+    assert trainer.step().epoch == 8
+
+
+def test_gradients_accumulate_when_not_zeroed():
+    trainer = Trainer(Setup(input_transform="scale"), Hyperparameters(zero_grad=False, learning_rate=1e-3))
+    g1 = trainer.step().grads["w"].copy()
+    g2 = trainer.step().grads["w"]
+    fresh = Trainer(Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-3))
+    fresh.step()
+    g_second_alone = fresh.step().grads["w"]
+    assert np.allclose(g2, g1 + g_second_alone, rtol=1e-5)
+
+
+def test_snapshots_are_frozen_copies():
+    trainer = Trainer(Setup(input_transform="scale"))
+    snap = trainer.step()
+    w = float(snap.params["w"])
+    trainer.train(10)
+    assert float(snap.params["w"]) == w
+    with pytest.raises((ValueError, TypeError)):
+        snap.params["w"][...] = 0
+
+
+def test_history_is_bounded_and_keeps_the_shape_of_the_run():
+    history = LossHistory(capacity=256)
+    tracemalloc.start()
+    base = tracemalloc.take_snapshot()
+    for epoch in range(1, 1_000_001):
+        history.append(epoch, 1.0 / epoch, 2.0 / epoch)
+    grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
+    tracemalloc.stop()
+    assert grown < 2_000_000
+    assert history.total_epochs == 1_000_000 and len(history) <= 256
+    view = history.view(100)
+    assert len(view) <= 100
+    assert view.epochs[-1] == 1_000_000 and view.train_loss[-1] == pytest.approx(1e-6)
+    assert np.all(np.diff(view.epochs) > 0)
+    assert history.columns()["train_max"][0] == 1.0  # the first epoch's spike survives merging
+
+
+def test_a_million_epochs_history_through_the_trainer_stays_small():
+    trainer = Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000), history_capacity=512)
+    trainer.train(5000)
+    assert len(trainer.history) <= 512 and trainer.history.total_epochs == 5000
+
+
+# ---------------------------------------------------------------------- the runner
+def test_inline_runner_steps_deterministically():
+    runner = BackgroundTrainer(Trainer(Setup(input_transform="scale")), threaded=False)
+    seen = []
+    runner.add_listener(lambda s: seen.append(s.epoch))
+    runner.step(5)
+    assert runner.latest.epoch == 5 and runner.latest.state == "paused"
+    assert seen[-1] == 5
+
+
+def test_background_runner_plays_pauses_and_takes_commands_between_epochs():
+    runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000)),
+                               snapshot_rate=50)
+    states = []
+    runner.add_listener(lambda s: states.append(s.state))
+    try:
+        runner.play()
+        deadline = time.monotonic() + 5
+        while runner.latest.epoch < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        runner.set_hyperparameters(learning_rate=1e-3)
+        runner.pause()
+        assert runner.wait_idle(5)
+        paused_at = runner.trainer.epoch
+        time.sleep(0.05)
+        assert runner.trainer.epoch == paused_at  # paused means paused
+        assert runner.latest.state == "paused" and runner.latest.hyper.learning_rate == 1e-3
+        assert "running" in states
+        runner.step(3)
+        assert runner.wait_idle(5)
+        assert runner.trainer.epoch == paused_at + 3
+    finally:
+        runner.close()
+
+
+def test_speed_limit_is_respected():
+    runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000)),
+                               epochs_per_second=40)
+    try:
+        runner.play()
+        time.sleep(0.5)
+        runner.pause()
+        runner.wait_idle(5)
+        assert 5 <= runner.trainer.epoch <= 40  # ~20 expected; generous for a loaded machine
+    finally:
+        runner.close()
+
+
+def test_divergence_stops_the_background_run():
+    runner = BackgroundTrainer(Trainer(Setup(), Hyperparameters(learning_rate=1e-2)))
+    done = threading.Event()
+    runner.add_listener(lambda s: done.set() if s.state == "diverged" else None)
+    try:
+        runner.play()
+        assert done.wait(5)
+        assert runner.latest.epoch == 11 and not runner.running
+    finally:
+        runner.close()
+
+
+async def test_async_snapshots_never_block_the_event_loop_and_collapse_backlog():
+    runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000)),
+                               snapshot_rate=100)
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    tick_task = asyncio.create_task(ticker())
+    try:
+        runner.play()
+        epochs = []
+        async for snap in runner.snapshots(rate=20):
+            epochs.append(snap.epoch)
+            if len(epochs) == 6:
+                break
+        assert epochs == sorted(epochs) and epochs[-1] > epochs[1]
+        assert ticks >= 10  # the loop kept running while training went on
+    finally:
+        tick_task.cancel()
+        runner.close()
