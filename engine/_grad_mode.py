@@ -8,11 +8,18 @@ from __future__ import annotations
 import functools
 import threading
 
-_state = threading.local()
+
+class _GradState(threading.local):
+    # The class attribute is what every thread sees until it sets its own flag, so reading the
+    # flag is a plain attribute lookup: `Tensor._make` reads it on every operation.
+    enabled = True
+
+
+_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def set_grad_enabled(mode: bool) -> None:
@@ -21,6 +28,11 @@ def set_grad_enabled(mode: bool) -> None:
 
 class _GradMode:
     _mode = True
+
+    def __new__(cls, fn=None):
+        # `@no_grad` without parentheses decorates directly, as PyTorch allows.
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)
 
     def __enter__(self):
         self._prev = is_grad_enabled()

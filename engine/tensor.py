@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import sys
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ._grad_mode import _state as _grad_state
 from ._grad_mode import is_grad_enabled
 
 float32 = np.dtype(np.float32)
@@ -92,19 +94,25 @@ class Tensor:
     def _make(cls, data, parents: tuple, backward: Callable, op: str) -> "Tensor":
         """Wrap an op's result; record the graph only if some input needs gradients."""
         out = cls.__new__(cls)
-        out.data = data
+        # numpy returns a scalar (np.float64), not a 0-d array, from ops on 0-d arrays; ops treat
+        # numpy scalars as weak Python numbers, so keep tensor data an ndarray to keep its dtype.
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._retain = False
-        if is_grad_enabled() and any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out._backward = backward
-            out._parents = parents
-            out._op = op
-        else:
-            out.requires_grad = False
-            out._backward = None
-            out._parents = ()
-            out._op = ""
+        # This runs for every operation, so it is written for speed: a plain loop that stops
+        # at the first input needing gradients (no generator, no function call per input).
+        if _grad_state.enabled:
+            for p in parents:
+                if p.requires_grad:
+                    out.requires_grad = True
+                    out._backward = backward
+                    out._parents = parents
+                    out._op = op
+                    return out
+        out.requires_grad = False
+        out._backward = None
+        out._parents = ()
+        out._op = ""
         return out
 
     # ------------------------------------------------------------------ properties
@@ -293,7 +301,7 @@ class Tensor:
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            seed = np.ones_like(self.data)
+            seed = _unit_seed(self.data)
         else:
             seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.data.dtype)
             seed = np.broadcast_to(seed, self.data.shape)
@@ -305,10 +313,14 @@ class Tensor:
                 "Trying to backward through the graph a second time; specify retain_graph=True "
                 "the first time if you need to"
             )
-        order = _topological_order(self)
+        order, is_chain = _topological_order(self)
+        if is_chain:
+            _backward_chain(order, seed, retain_graph)
+            return
         grads = {id(self): seed}
+        pop = grads.pop  # bound once: this loop runs once per node per backward
         for node in order:
-            g = grads.pop(id(node), None)
+            g = pop(id(node), None)
             if g is None:
                 continue
             if node._retain:
@@ -376,41 +388,157 @@ class Size(tuple):
         return n
 
 
+_UNIT_SEEDS: dict = {}
+
+
+def _unit_seed(data: np.ndarray) -> np.ndarray:
+    """d(loss)/d(loss) = 1, shaped and typed as `data` (a single element).
+
+    A scalar loss gets one shared read-only array per dtype: backward functions only read
+    their incoming gradient and `.grad` always receives a copy, so sharing is safe (a write
+    would raise, not corrupt), and np.ones_like costs as much as a small op every backward."""
+    if data.ndim:
+        return np.ones(data.shape, dtype=data.dtype)
+    seed = _UNIT_SEEDS.get(data.dtype)
+    if seed is None:
+        seed = _UNIT_SEEDS[data.dtype] = np.array(1, dtype=data.dtype)
+        seed.setflags(write=False)
+    return seed
+
+
+def _grad_tensor(arr: np.ndarray) -> Tensor:
+    """A plain tensor around `arr`, without `Tensor.__init__`'s checks (a `.grad` is made
+    every backward when gradients are set to None between steps)."""
+    t = Tensor.__new__(Tensor)
+    t.data = arr
+    t.grad = None
+    t._backward = None
+    t._parents = ()
+    t._op = ""
+    t._retain = False
+    t.requires_grad = False
+    return t
+
+
 def _accumulate(leaf: Tensor, g: np.ndarray) -> None:
     """`.grad += g`, in place when a gradient is already there (gradients accumulate)."""
-    if leaf.grad is None:
-        arr = np.array(g, dtype=leaf.data.dtype)  # always a fresh copy
-        if arr.shape != leaf.data.shape:
-            arr = np.ascontiguousarray(np.broadcast_to(arr, leaf.data.shape))
-        leaf.grad = Tensor(arr)
+    grad = leaf.grad
+    if grad is None:
+        data = leaf.data
+        # Always a fresh copy: an op may hand the same array to several inputs.
+        arr = np.array(g, dtype=data.dtype)
+        if arr.shape != data.shape:
+            arr = np.ascontiguousarray(np.broadcast_to(arr, data.shape))
+        leaf.grad = _grad_tensor(arr)
     else:
-        np.add(leaf.grad.data, g, out=leaf.grad.data, casting="unsafe")
+        acc = grad.data
+        if acc.ndim:
+            np.add(acc, g, out=acc, casting="unsafe")
+        else:
+            # A scalar: numpy's scalar arithmetic rounds as the ufunc does, at a third of its cost.
+            acc[()] = acc[()] + g[()]
 
 
-def _topological_order(root: Tensor) -> list:
-    """Non-leaf nodes of the graph under `root`, each before all of its inputs."""
+_SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time; specify retain_graph=True "
+    "the first time if you need to"
+)
+
+
+def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
+    """`Tensor.backward` for a chain (each node has at most one non-leaf input, which is the
+    next node): the gradient passes straight from one node to the next, with no bookkeeping
+    of which node has received what."""
+    # Nodes are dropped from the list as they are done, so what they hold (activations,
+    # saved arrays) is freed during the walk rather than after it: a lower memory peak.
+    chain.reverse()
+    pop = chain.pop
+    while chain:
+        node = pop()
+        if node._retain:
+            _accumulate(node, g)
+        backward = node._backward
+        if getattr(backward, "reuses_gradient", False) and _sole_reference(g):
+            parent_grads = backward(g, True)  # the op may write its result into g
+        else:
+            parent_grads = backward(g)
+        g = None
+        for parent, pg in zip(node._parents, parent_grads):
+            if pg is None or not parent.requires_grad:
+                continue
+            if parent._backward is None:
+                _accumulate(parent, pg)  # copies: nothing keeps a reference to pg
+            else:
+                g = pg
+        # Drop this loop's other references to the gradient, so that only `g` holds it when
+        # nothing else does (see _sole_reference).
+        pg = parent_grads = backward = None
+        if not retain_graph:
+            node._parents = None
+            node._backward = _freed
+        if g is None:  # nothing flows further up the chain
+            return
+
+
+def _sole_reference(g) -> bool:
+    """Whether the gradient array `g` is held by the caller's variable and nothing else, owns
+    its memory and is writable: then the op it is handed to may reuse it for its result and
+    save a large allocation (numpy elides temporaries by the same test). References counted:
+    the caller's variable, this function's argument and getrefcount's own."""
+    return (type(g) is np.ndarray and g.base is None and g.flags.writeable
+            and _getrefcount is not None and _getrefcount(g) <= 3)
+
+
+_getrefcount = getattr(sys, "getrefcount", None)  # CPython; elsewhere nothing is reused
+
+
+def _topological_order(root: Tensor) -> tuple:
+    """Non-leaf nodes of the graph under `root`, each before all of its inputs, and whether
+    they form a chain (each node's only non-leaf input is the next node)."""
+    # Most graphs are a chain (loss <- linear <- tanh <- linear ...): while each node has at
+    # most one non-leaf input, that input can only be reached through it, so the order is
+    # simply the chain and no search is needed. At the first node with several non-leaf
+    # inputs, the rest of the graph is reachable only through that node: sort it from there.
+    if root._parents is None:
+        raise RuntimeError(_SECOND_BACKWARD)
+    order = [root]
+    node = root
+    while True:
+        next_node = None
+        for parent in node._parents:
+            if parent._backward is not None:
+                if next_node is not None:
+                    order.pop()
+                    order += _depth_first_order(node)
+                    return order, False
+                next_node = parent
+        if next_node is None:
+            return order, True
+        if next_node._parents is None:
+            raise RuntimeError(_SECOND_BACKWARD)
+        order.append(next_node)
+        node = next_node
+
+
+def _depth_first_order(root: Tensor) -> list:
+    """Topological order of the non-leaf nodes under `root` (reversed depth-first post-order)."""
     order: list = []
-    visited = set()
-    stack = [(root, False)]
+    visited = {id(root)}
+    # Each stack entry is a node and an iterator over its inputs, so every node is pushed once
+    # and resumes where it stopped.
+    stack = [(root, iter(root._parents))]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        key = id(node)
-        if key in visited:
-            continue
-        visited.add(key)
-        stack.append((node, True))
-        parents = node._parents
-        if parents is None:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time; specify retain_graph=True "
-                "the first time if you need to"
-            )
+        node, parents = stack[-1]
         for parent in parents:
             if parent._backward is not None and id(parent) not in visited:
-                stack.append((parent, False))
+                if parent._parents is None:
+                    raise RuntimeError(_SECOND_BACKWARD)
+                visited.add(id(parent))
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
     order.reverse()
     return order
 
@@ -427,17 +555,29 @@ def _format_array(a: np.ndarray) -> str:
     """Numbers as PyTorch prints them: `1., 0.`, `4517.2969, 82.6000` or `-1.8590e+19`."""
     if a.dtype.kind != "f":
         return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000)
-    finite = np.abs(a[np.isfinite(a)])
+    # PyTorch's rules (torch/_tensor_str.py): one format for the whole tensor, chosen from the
+    # nonzero finite values, and every entry right-aligned to the widest of those values
+    # (`[ 9.5483e-01, -8.2600e-04]`). numpy's own float modes differ: they switch float32 to
+    # scientific from 1e6 up and pad to the width of inf/nan too.
+    finite = a[np.isfinite(a)]
     nonzero = finite[finite != 0]
-    if nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4 or nonzero.max() / nonzero.min() > 1000):
-        return np.array2string(
-            a, separator=", ", prefix="tensor(", threshold=1000,
-            formatter={"float_kind": lambda v: np.format_float_scientific(v, precision=4, unique=False, exp_digits=2)},
-        )
-    integral = _builtin_bool(np.all(finite == np.round(finite)))
+    magnitude = np.abs(nonzero)
+    integral = _builtin_bool(np.all(nonzero == np.ceil(nonzero)))
+    if magnitude.size and (
+        magnitude.max() > 1e8 or magnitude.max() / magnitude.min() > 1000 or (not integral and magnitude.min() < 1e-4)
+    ):
+        def fmt(v) -> str:
+            return f"{v:.4e}"
+    elif integral:
+        def fmt(v) -> str:
+            return f"{v:.0f}." if np.isfinite(v) else f"{v:.0f}"
+    else:
+        def fmt(v) -> str:
+            return f"{v:.4f}"
+    width = max((len(fmt(v)) for v in nonzero.flat), default=1)
     return np.array2string(
-        a, separator=", ", prefix="tensor(", threshold=1000, precision=4,
-        floatmode="maxprec_equal" if integral else "fixed", suppress_small=True,
+        a, separator=", ", prefix="tensor(", threshold=1000,
+        formatter={"float_kind": lambda v: fmt(v).rjust(width)},
     )
 
 

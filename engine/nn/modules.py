@@ -113,8 +113,20 @@ class Module:
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        # named_parameters' order and de-duplication, without building the dotted names:
+        # model.zero_grad() walks this every epoch.
+        seen = set()
+        for module in self._walk() if recurse else (self,):
+            for p in module._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
+
+    def _walk(self) -> Iterator["Module"]:
+        """This module and every submodule, in named_modules' order."""
+        yield self
+        for m in self._modules.values():
+            yield from m._walk()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
@@ -194,7 +206,10 @@ class Linear(Module):
             uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.linear(x, self.weight, self.bias)
+        # Straight from the registry: `self.weight` would go through Module.__getattr__, a
+        # Python-level fallback, on every forward.
+        params = self._parameters
+        return ops.linear(x, params["weight"], params["bias"])
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
