@@ -2,6 +2,23 @@
 
 Only the standard library and numpy are imported here (the engine's rule).
 """
-from .loader import BUILTIN_DIR, Dataset, DataError, builtin_names, load_builtin, load_csv
+from .loader import (
+    BUILTIN_DIR,
+    MAX_BYTES,
+    MAX_ROWS,
+    Dataset,
+    DataError,
+    builtin_names,
+    check_points,
+    csv_columns,
+    file_path,
+    file_reference,
+    is_file_reference,
+    load_builtin,
+    load_csv,
+    load_dataset,
+)
 
-__all__ = ["BUILTIN_DIR", "Dataset", "DataError", "builtin_names", "load_builtin", "load_csv"]
+__all__ = ["BUILTIN_DIR", "MAX_BYTES", "MAX_ROWS", "Dataset", "DataError", "builtin_names", "check_points",
+           "csv_columns", "file_path", "file_reference", "is_file_reference", "load_builtin", "load_csv",
+           "load_dataset"]

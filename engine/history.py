@@ -94,6 +94,50 @@ class LossHistory:
         self._open = None
         self.total_epochs = 0
 
+    def to_dict(self) -> dict:
+        """Everything needed to continue this history exactly: the closed buckets (as
+        float64 arrays), the bucket being filled, the bucket width and the epoch count."""
+        return {
+            "capacity": self.capacity,
+            "bucket_width": self._width,
+            "total_epochs": self.total_epochs,
+            "buckets": {name: self._cols[name][: self._n].copy() for name in _FIELDS},
+            "open": None if self._open is None else list(self._open),
+        }
+
+    @classmethod
+    def from_dict(cls, d) -> "LossHistory":
+        """The inverse of `to_dict`; ValueError naming the field when something is off."""
+        capacity, width, total = d["capacity"], d["bucket_width"], d["total_epochs"]
+        for name, value in (("capacity", capacity), ("bucket_width", width), ("total_epochs", total)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"history {name} must be a whole number >= 0 (got {value!r})")
+        if width < 1 or width & (width - 1):
+            raise ValueError(f"history bucket_width must be a power of 2 (got {width})")
+        history = cls(capacity)  # checks the capacity
+        buckets = d["buckets"]
+        if set(buckets) != set(_FIELDS):
+            raise ValueError(f"history buckets must have the columns {', '.join(_FIELDS)}")
+        columns = {name: np.asarray(buckets[name], dtype=np.float64).reshape(-1) for name in _FIELDS}
+        n = columns["epoch"].shape[0]
+        if n > capacity or any(c.shape[0] != n for c in columns.values()):
+            raise ValueError(f"history buckets must be {capacity} or fewer, the same number in every column")
+        for name, column in columns.items():
+            history._cols[name][:n] = column
+        open_bucket = d["open"]
+        if open_bucket is not None:
+            if len(open_bucket) != len(_FIELDS) + 1:
+                raise ValueError(f"history open bucket must have {len(_FIELDS) + 1} values")
+            count = open_bucket[-1]
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count < width:
+                raise ValueError(f"history open bucket count must be in 1..{width - 1} (got {count!r})")
+            open_bucket = [int(open_bucket[0]), *(float(v) for v in open_bucket[1:-1]), count]
+        history._n = n
+        history._width = width
+        history._open = open_bucket
+        history.total_epochs = total
+        return history
+
     @property
     def bucket_width(self) -> int:
         return self._width

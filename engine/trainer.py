@@ -92,8 +92,22 @@ class Setup:
     val_indices: tuple | None = None
     init_seed: int = 0
     dtype: str = "float32"
+    # A user's CSV file: `dataset` is its path (or `csv:path`), and these choose its columns
+    # by header name or position from 1 (None: the first two columns).
+    x_column: str | int | None = None
+    y_column: str | int | None = None
 
     def validate(self) -> "Setup":
+        from data import is_file_reference  # data imports numpy only
+
+        if not isinstance(self.dataset, str) or not self.dataset.strip():
+            raise SettingError(f"dataset must be a built-in name or a CSV file (got {self.dataset!r})")
+        for role, column in (("x", self.x_column), ("y", self.y_column)):
+            if column is not None and (isinstance(column, bool) or not isinstance(column, (str, int))):
+                raise SettingError(f"{role} column must be a name or a position from 1 (got {column!r})")
+            if column is not None and not is_file_reference(self.dataset):
+                raise SettingError(f"{role} column: columns can only be chosen in a CSV file, "
+                                   f"not in the built-in dataset '{self.dataset}'")
         parse_model_or_raise(self.model)
         if self.input_transform not in TRANSFORMS:
             raise SettingError(f"input transform '{self.input_transform}' is not one of {', '.join(TRANSFORMS)}")
@@ -240,31 +254,32 @@ class Trainer:
 
     # ------------------------------------------------------------------ run definition
     def reset(self, setup: Setup | None = None, dataset=None) -> None:
-        """Start the run over (with a new setup or dataset if given)."""
-        from data import load_builtin  # data imports numpy only
+        """Start the run over (with a new setup or dataset if given).
 
+        Everything that can fail (the setup, loading the data, the split) is done before
+        the first attribute changes: a bad setup raises SettingError and leaves the current
+        run exactly as it was, so an app can refuse it and carry on."""
         setup = (setup or self.setup).validate()
-        if dataset is not None:
-            self._dataset_override = dataset
-        if self._dataset_override is not None and (setup.dataset == self._dataset_override.name):
-            self.dataset = self._dataset_override
-        else:
-            try:
-                self.dataset = load_builtin(setup.dataset)
-            except ValueError as exc:
-                raise SettingError(str(exc)) from None
+        override = dataset if dataset is not None else self._dataset_override
+        data = self._load_dataset(setup, override)
+        split = self._make_split(setup, len(data))
+        dtype = np.dtype(setup.dtype)
+        transform = self._make_transform(setup, data.x[split.train])
+        model = build_model(setup.model, seed=setup.init_seed, dtype=dtype)
+        # Nothing below raises: the new run replaces the old one as a whole.
+        self._dataset_override = override
+        self.dataset = data
         self.setup = setup
-        self._dtype = np.dtype(setup.dtype)
-        self.split = self._make_split(setup, len(self.dataset))
-        x_raw = self.dataset.x
-        self.transform = self._make_transform(setup, x_raw[self.split.train])
-        x = self.transform.apply(x_raw).astype(self._dtype)
-        y = self.dataset.y.astype(self._dtype)
+        self._dtype = dtype
+        self.split = split
+        self.transform = transform
+        x = self.transform.apply(data.x).astype(self._dtype)
+        y = data.y.astype(self._dtype)
         self._x_train = Tensor(x[self.split.train])
         self._y_train = Tensor(y[self.split.train])
         self._x_val = Tensor(x[self.split.val]) if self.split.val.size else None
         self._y_val = Tensor(y[self.split.val]) if self.split.val.size else None
-        self.model = build_model(setup.model, seed=setup.init_seed, dtype=self._dtype)
+        self.model = model
         self._named = list(self.model.named_parameters())
         self._params = [p for _, p in self._named]
         self.optimizer = self._make_optimizer()
@@ -279,6 +294,19 @@ class Trainer:
         self._last = None  # (train_loss, val_loss, grads, update) of the latest epoch
         self._rate = (time.perf_counter(), 0, 0.0)  # (time, epoch, epochs/s) for the speed readout
         self._rewind.append(self._frame())
+
+    @staticmethod
+    def _load_dataset(setup: Setup, override):
+        """The dataset the setup names: the one handed in if it is that one (a session's
+        embedded points, an edited copy), else a built-in or the user's file, loaded now."""
+        from data import load_dataset  # data imports numpy only
+
+        if override is not None and setup.dataset == override.name:
+            return override
+        try:
+            return load_dataset(setup.dataset, setup.x_column, setup.y_column)
+        except ValueError as exc:  # DataError: one line naming the file, line and problem
+            raise SettingError(str(exc)) from None
 
     @staticmethod
     def _make_split(setup: Setup, n: int) -> Split:
@@ -313,11 +341,12 @@ class Trainer:
             return InputTransform("standardize", float(np.mean(x_train)), 1.0 / std if std > 0 else 1.0)
         return InputTransform()
 
-    def _make_optimizer(self, state_from: Optimizer | None = None) -> Optimizer:
+    def _make_optimizer(self, state_from: Optimizer | None = None, params: list | None = None) -> Optimizer:
         h = self.hyper
+        params = self._params if params is None else params
         if h.optimizer == "adam":
-            return Adam(self._params, lr=h.learning_rate, betas=(h.beta1, h.beta2), weight_decay=h.weight_decay)
-        return SGD(self._params, lr=h.learning_rate, momentum=h.momentum, nesterov=h.nesterov,
+            return Adam(params, lr=h.learning_rate, betas=(h.beta1, h.beta2), weight_decay=h.weight_decay)
+        return SGD(params, lr=h.learning_rate, momentum=h.momentum, nesterov=h.nesterov,
                    weight_decay=h.weight_decay)
 
     # ------------------------------------------------------------------ steering
@@ -474,6 +503,178 @@ class Trainer:
     @property
     def rewind_depth(self) -> int:
         return len(self._rewind) - 1
+
+    # ------------------------------------------------------------------ saving and restoring
+    def state_dict(self) -> dict:
+        """Everything that decides what the next epochs do, as numpy arrays and plain
+        Python values: parameters, gradients (they matter when they accumulate), optimizer
+        state (momentum buffers, Adam moments and step), epoch, history, best-validation
+        tracking, divergence and rewind frames. The setup, hyperparameters and dataset are
+        not in it: they are what a Trainer is built from (see `from_state`)."""
+        best_loss, best_epoch, best_params = self._best_val
+        last = None
+        if self._last is not None:
+            train_loss, val_loss, _, update = self._last
+            last = {"train_loss": train_loss, "val_loss": val_loss,
+                    "update": None if update is None else [u.copy() for u in update]}
+        d = self.divergence
+        return {
+            "epoch": self.epoch,
+            "state": self.state,
+            "stopped_early": self.stopped_early,
+            "param_names": [name for name, _ in self._named],
+            "params": [p.data.copy() for p in self._params],
+            "grads": [None if p.grad is None else p.grad.data.copy() for p in self._params],
+            "optimizer": {"kind": self.hyper.optimizer, "state": self.optimizer.state_dict()["state"]},
+            "history": self.history.to_dict(),
+            "best_val": {"loss": None if best_epoch is None else best_loss, "epoch": best_epoch,
+                         "params": None if best_params is None else [a.copy() for a in best_params]},
+            "first_loss": self._first_loss,
+            "last": last,
+            "divergence": None if d is None else {
+                "epoch": d.epoch, "loss": d.loss, "grad_norms": dict(d.grad_norms),
+                "params": {name: np.array(v) for name, v in d.params.items()}},
+            "rewind": [(epoch, [a.copy() for a in params]) for epoch, params in self._rewind],
+        }
+
+    def load_state_dict(self, state: Mapping) -> None:
+        """Continue from a `state_dict()` taken from a Trainer with the same setup,
+        hyperparameters and dataset. Everything is checked before anything changes: a
+        mismatch raises ValueError naming the field, and the trainer is left as it was."""
+        names = [name for name, _ in self._named]
+        if list(state["param_names"]) != names:
+            raise ValueError(f"param_names {list(state['param_names'])} do not match the model's {names}")
+        params = self._checked_arrays("params", state["params"])
+        grads = self._checked_arrays("grads", state["grads"], allow_none=True)
+        frames = [(self._checked_epoch(f"rewind[{i}] epoch", epoch), self._checked_arrays(f"rewind[{i}]", arrays))
+                  for i, (epoch, arrays) in enumerate(state["rewind"])]
+        epoch = self._checked_epoch("epoch", state["epoch"])
+        if frames and frames[-1][0] != epoch:
+            raise ValueError(f"the newest rewind frame is epoch {frames[-1][0]}, not the current epoch {epoch}")
+        run_state = "paused" if state["state"] == "running" else state["state"]
+        if run_state not in ("ready", "paused", "diverged", "finished"):
+            raise ValueError(f"state '{state['state']}' is not one of ready, running, paused, diverged, finished")
+        history = LossHistory.from_dict(state["history"])
+        if history.total_epochs != epoch:
+            raise ValueError(f"history covers {history.total_epochs} epochs, but the run is at epoch {epoch}")
+
+        kind = state["optimizer"]["kind"]
+        if kind != self.hyper.optimizer:
+            raise ValueError(f"optimizer state is for '{kind}', but the hyperparameters say '{self.hyper.optimizer}'")
+        expected = self._optimizer_state_probe()
+        optimizer_state = {}
+        for index, entry in state["optimizer"]["state"].items():
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._params):
+                raise ValueError(f"optimizer state for parameter {index!r}: there are {len(self._params)} parameters")
+            shape, dtype = self._params[index].data.shape, self._params[index].data.dtype
+            entry = dict(entry)
+            for key, model_value in expected.get(index, {}).items():
+                value = entry.get(key)
+                if isinstance(model_value, np.ndarray) and not isinstance(value, np.ndarray):
+                    raise ValueError(f"optimizer state {names[index]}.{key} should be an array")
+                if isinstance(model_value, (int, np.integer)) and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise ValueError(f"optimizer state {names[index]}.{key} should be a whole number")
+            for key, value in entry.items():
+                if isinstance(value, np.ndarray):
+                    if value.shape != shape:
+                        raise ValueError(f"optimizer state {names[index]}.{key} has shape {value.shape}, not {shape}")
+                    entry[key] = value.astype(dtype)
+                elif isinstance(value, int) and value < 0:
+                    raise ValueError(f"optimizer state {names[index]}.{key} is negative ({value})")
+            optimizer_state[index] = entry
+
+        best = state["best_val"]
+        best_params = None if best["params"] is None else self._checked_arrays("best_val params", best["params"])
+        best_epoch = None if best["epoch"] is None else self._checked_epoch("best_val epoch", best["epoch"])
+        best_loss = math.inf if best_epoch is None else float(best["loss"])
+
+        divergence = None
+        if state["divergence"] is not None:
+            d = state["divergence"]
+            d_params = dict(zip(names, self._checked_arrays("divergence params", [d["params"].get(n) for n in names])))
+            divergence = Divergence(self._checked_epoch("divergence epoch", d["epoch"]), float(d["loss"]),
+                                    MappingProxyType({k: float(v) for k, v in d["grad_norms"].items()}),
+                                    _frozen(d_params))
+
+        last = state["last"]
+        update = None
+        if last is not None and last["update"] is not None:
+            update = self._checked_arrays("last update", last["update"])
+
+        # Every check passed: from here on nothing raises.
+        optimizer = self._make_optimizer()
+        groups = optimizer.state_dict()["param_groups"]  # the hyperparameters' own, not the file's
+        optimizer.load_state_dict({"state": optimizer_state, "param_groups": groups})
+        with no_grad():
+            for p, saved, grad in zip(self._params, params, grads):
+                p.data[...] = saved
+                p.grad = None if grad is None else Tensor(grad)
+        self.optimizer = optimizer
+        self.epoch = epoch
+        self.state = run_state
+        self.stopped_early = bool(state["stopped_early"])
+        self.history = history
+        self._history_capacity = history.capacity
+        self._rewind = deque(frames or [self._frame()], maxlen=self.REWIND_DEPTH)
+        self._best_val = (best_loss, best_epoch, best_params)
+        self._first_loss = None if state["first_loss"] is None else float(state["first_loss"])
+        self.divergence = divergence
+        self._last = None if last is None else (
+            float(last["train_loss"]), None if last["val_loss"] is None else float(last["val_loss"]),
+            [None if p.grad is None else p.grad.data for p in self._params], update)
+        self._rate = (time.perf_counter(), epoch, 0.0)
+
+    def take_over(self, other: "Trainer") -> None:
+        """Become `other` (typically a loaded session), all at once: whoever holds this
+        Trainer (a BackgroundTrainer, the app) now sees the other run. `other` must not be
+        used afterwards, since the two share their model and optimizer. Pause first:
+        `runner.pause(); runner.call(lambda t: t.take_over(loaded))`."""
+        if not isinstance(other, Trainer):
+            raise TypeError(f"take_over needs a Trainer, not {type(other).__name__}")
+        self.__dict__.update(other.__dict__)
+
+    def _optimizer_state_probe(self) -> dict:
+        """What the optimizer keeps per parameter (names and kinds of values), learnt by
+        letting a twin of it take one zero-gradient step on copies of the parameters: the
+        optimizer's own code says what a saved state must hold."""
+        twins = []
+        for p in self._params:
+            twin = Tensor(p.data.copy(), requires_grad=True)
+            twin.grad = Tensor(np.zeros_like(p.data))
+            twins.append(twin)
+        probe = self._make_optimizer(params=twins)
+        with no_grad():
+            probe.step()
+        return probe.state_dict()["state"]
+
+    @classmethod
+    def from_state(cls, setup: Setup, hyper: Hyperparameters, state: Mapping, dataset=None) -> "Trainer":
+        """A Trainer that continues exactly where the one `state` came from stopped."""
+        trainer = cls(setup, hyper, dataset=dataset, history_capacity=state["history"]["capacity"])
+        trainer.load_state_dict(state)
+        return trainer
+
+    def _checked_arrays(self, what: str, arrays, allow_none: bool = False) -> list:
+        """One array per parameter, each of that parameter's shape, cast to its dtype."""
+        arrays = list(arrays)
+        if len(arrays) != len(self._params):
+            raise ValueError(f"{what}: {len(arrays)} arrays for {len(self._params)} parameters")
+        out = []
+        for (name, p), a in zip(self._named, arrays):
+            if a is None and allow_none:
+                out.append(None)
+                continue
+            a = np.asarray(a) if a is not None else None
+            if a is None or a.shape != p.data.shape:
+                raise ValueError(f"{what} {name}: shape {None if a is None else a.shape}, the model's is {p.data.shape}")
+            out.append(a.astype(p.data.dtype))  # astype copies: the trainer owns its arrays
+        return out
+
+    @staticmethod
+    def _checked_epoch(what: str, value) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{what} must be a whole number >= 0 (got {value!r})")
+        return int(value)
 
     # ------------------------------------------------------------------ reading
     def current_loss(self) -> tuple[float, float | None]:
