@@ -1,8 +1,16 @@
 """The `kepler` command: the app by default, `kepler train` headless.
 
 `kepler train` never imports textual: it prints the lines the book prints
-(`Epoch 1, Loss 1763.884644`) or, with `--json`, one JSON document. A bad option is one
-line on stderr and exit status 2, never a traceback.
+(`Epoch 1, Loss 1763.884644`) or, with `--json`, one JSON document. A bad option, a bad
+data file or a bad session file is one line on stderr and exit status 2, never a traceback.
+
+Where a run's configuration comes from, for both commands:
+- the options (`--lr`, `--model`, `--data FILE.csv --x COL --y COL`, ...), or
+- `--setup 'lr=0.01,opt=adam,...'` (engine/setup_string.py), with any option given as well
+  overriding that key, or
+- `--load FILE`: a saved session, which continues where it was. Options that steer a run
+  (`--lr`, `--optimizer`, `--momentum`, ...) still apply; options that define a new run
+  (`--model`, `--data`, ...) are refused; `--epochs N` means N more epochs.
 """
 from __future__ import annotations
 
@@ -52,31 +60,64 @@ def _number(text: str) -> float:
     return value
 
 
-def _add_training_options(p: argparse.ArgumentParser, defaults: dict) -> None:
+def _column(text: str) -> str | int:
+    """A column by position (digits, counted from 1) or by header name."""
+    text = text.strip()
+    if not text:
+        raise argparse.ArgumentTypeError("an empty column name")
+    return int(text) if text.isdigit() else text
+
+
+def _add_training_options(p: argparse.ArgumentParser, defaults: dict, suppress: bool = False) -> None:
+    # suppress: every default is argparse.SUPPRESS, so a parse shows which options were given.
+    def d(value):
+        return argparse.SUPPRESS if suppress else value
+
     g = p.add_argument_group("what to train")
-    g.add_argument("--dataset", default="thermometer", help="built-in dataset (default: thermometer)")
-    g.add_argument("--model", default="linear", help="linear | poly:K | mlp:H (default: linear)")
+    g.add_argument("--dataset", default=d("thermometer"), help="built-in dataset (default: thermometer)")
+    g.add_argument("--data", metavar="FILE.csv", default=d(None),
+                   help="your own CSV file: a header row optional; comma, semicolon or tab separated")
+    g.add_argument("--x", type=_column, metavar="COLUMN", default=d(None),
+                   help="the --data column to learn from, by name or position from 1 (default: the first)")
+    g.add_argument("--y", type=_column, metavar="COLUMN", default=d(None),
+                   help="the --data column to predict, by name or position from 1 (default: the second)")
+    g.add_argument("--model", default=d("linear"), help="linear | poly:K | mlp:H (default: linear)")
     scale = g.add_mutually_exclusive_group()
-    scale.add_argument("--input-scale", type=_number, metavar="F", default=defaults.get("input_scale"),
+    scale.add_argument("--input-scale", type=_number, metavar="F", default=d(defaults.get("input_scale")),
                        help="feed the model F * x (the book's normalisation is 0.1)")
-    scale.add_argument("--standardize", action="store_true", help="feed the model (x - mean) / std")
-    scale.add_argument("--raw", action="store_true", help="feed the model the raw readings")
-    g.add_argument("--val-fraction", type=_number, default=0.0, metavar="F",
+    scale.add_argument("--standardize", action="store_true", default=d(False), help="feed the model (x - mean) / std")
+    scale.add_argument("--raw", action="store_true", default=d(False), help="feed the model the raw readings")
+    g.add_argument("--val-fraction", type=_number, default=d(0.0), metavar="F",
                    help="share of points held out for validation, in [0, 1) (default 0: no split)")
-    g.add_argument("--train-indices", type=_indices, metavar="I,J,...", help="explicit training points")
-    g.add_argument("--val-indices", type=_indices, metavar="I,J,...", help="explicit validation points")
-    g.add_argument("--seed", type=int, default=0, help="seed for the split and the initial weights")
-    g.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    g.add_argument("--train-indices", type=_indices, metavar="I,J,...", default=d(None), help="explicit training points")
+    g.add_argument("--val-indices", type=_indices, metavar="I,J,...", default=d(None), help="explicit validation points")
+    g.add_argument("--seed", type=int, default=d(0), help="seed for the split and the initial weights")
+    g.add_argument("--dtype", choices=("float32", "float64"), default=d("float32"))
     h = p.add_argument_group("how to train")
-    h.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    h.add_argument("--lr", type=_number, default=defaults["lr"], metavar="RATE",
+    h.add_argument("--optimizer", choices=("sgd", "adam"), default=d("sgd"))
+    h.add_argument("--lr", type=_number, default=d(defaults["lr"]), metavar="RATE",
                    help=f"learning rate (default {defaults['lr']:g})")
-    h.add_argument("--momentum", type=_number, default=0.0)
-    h.add_argument("--nesterov", action="store_true")
-    h.add_argument("--weight-decay", type=_number, default=0.0)
-    h.add_argument("--epochs", type=_positive_int, default=defaults["epochs"],
-                   help=f"epoch budget (default {defaults['epochs']})")
-    h.add_argument("--early-stopping", action="store_true", help="stop and restore the best validation epoch")
+    h.add_argument("--momentum", type=_number, default=d(0.0))
+    h.add_argument("--nesterov", action="store_true", default=d(False))
+    h.add_argument("--weight-decay", type=_number, default=d(0.0))
+    h.add_argument("--epochs", type=_positive_int, default=d(defaults["epochs"]),
+                   help=f"epoch budget (default {defaults['epochs']}; with --load: this many more)")
+    h.add_argument("--early-stopping", action="store_true", default=d(False),
+                   help="stop and restore the best validation epoch")
+    k = p.add_argument_group("configurations and sessions")
+    k.add_argument("--setup", metavar="'KEY=VALUE,...'", default=d(None),
+                   help="a whole configuration in one line, e.g. 'lr=0.01,opt=adam,scale=0.1,model=linear,"
+                        "data=thermometer' (options given as well override its keys)")
+    k.add_argument("--load", metavar="FILE", default=d(None), help="continue a saved session")
+
+
+# dest -> option, for the options that define a run (refused with --load) or steer it
+_SETUP_OPTIONS = {"dataset": "--dataset", "data": "--data", "x": "--x", "y": "--y", "model": "--model",
+                  "input_scale": "--input-scale", "standardize": "--standardize", "raw": "--raw",
+                  "val_fraction": "--val-fraction", "train_indices": "--train-indices",
+                  "val_indices": "--val-indices", "seed": "--seed", "dtype": "--dtype"}
+_HYPER_OPTIONS = {"optimizer": "optimizer", "lr": "learning_rate", "momentum": "momentum", "nesterov": "nesterov",
+                  "weight_decay": "weight_decay", "early_stopping": "early_stopping"}
 
 
 def _settings(args):
@@ -91,19 +132,26 @@ def _settings(args):
         transform, scale = "none", 0.1
     if (args.train_indices is None) != (args.val_indices is None):
         raise SettingError("--train-indices and --val-indices go together")
-    setup = Setup(dataset=args.dataset, model=args.model, input_transform=transform, input_scale=scale,
+    setup = Setup(dataset=_dataset(args), model=args.model, input_transform=transform, input_scale=scale,
                   val_fraction=args.val_fraction, split_seed=args.seed, init_seed=args.seed,
-                  train_indices=args.train_indices, val_indices=args.val_indices, dtype=args.dtype).validate()
+                  train_indices=args.train_indices, val_indices=args.val_indices, dtype=args.dtype,
+                  x_column=args.x, y_column=args.y).validate()
     hyper = Hyperparameters(optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
                             nesterov=args.nesterov, weight_decay=args.weight_decay, epochs=args.epochs,
                             early_stopping=args.early_stopping).validate()
     return setup, hyper
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _dataset(args) -> str:
+    from data import file_reference
+
+    return file_reference(args.data) if args.data else args.dataset
+
+
+def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     p = _Parser(prog="kepler", description="Watch gradient descent learn, in the terminal.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
-    _add_training_options(p, {"lr": 1e-2, "epochs": 5000, "input_scale": 0.1})
+    _add_training_options(p, {"lr": 1e-2, "epochs": 5000, "input_scale": 0.1}, suppress_defaults)
     p.add_argument("--fps", type=_number, default=10.0, help="screen updates per second (default 10)")
     p.add_argument("--low-bandwidth", action="store_true", help="fewer, smaller screen updates (slow SSH links)")
     p.add_argument("--ascii", action="store_true", help="plots in plain ASCII (for terminals without braille)")
@@ -111,19 +159,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training speed limit (default: the app's teaching pace)")
 
     t = sub.add_parser("train", help="train without the UI and print the losses")
-    _add_training_options(t, {"lr": 1e-2, "epochs": 5000})
+    _add_training_options(t, {"lr": 1e-2, "epochs": 5000}, suppress_defaults)
     t.add_argument("--log-every", type=_positive_int, default=None, metavar="N",
                    help="print every N epochs (default: every epoch up to 100, else a tenth of the run)")
     t.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
+    t.add_argument("--save", metavar="FILE", help="save the session to FILE at the end (continue it with --load)")
+    t.add_argument("--export-history", metavar="FILE.csv", help="write the loss history as CSV at the end")
+
+    from serve.cli import add_serve_commands  # options only: asyncssh loads when a server starts
+
+    add_serve_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    # Which options were typed (not defaulted): they override a --setup string or a session.
+    args.explicit = set(vars(build_parser(suppress_defaults=True).parse_args(argv))) & (
+        set(_SETUP_OPTIONS) | set(_HYPER_OPTIONS) | {"epochs", "setup", "load"})
     try:
         if args.command == "train":
             return _train(args, parser)
+        if args.command in ("serve-ssh", "serve-web"):
+            from serve.cli import run_serve
+
+            return run_serve(args)
         return _app(args, parser)
     except BrokenPipeError:  # `kepler train | head`: the reader left, which is fine
         import os
@@ -134,14 +196,79 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _app(args, parser) -> int:
-    from engine.trainer import SettingError, Trainer
+def _trainer(args, prog: str, parser):
+    """The Trainer the options describe: new, from --setup, or continued from --load;
+    returns (trainer, ghosts, epochs to run). Any problem: one line and exit 2."""
+    from engine.session import SessionError, load_session
+    from engine.setup_string import parse_setup_string
+    from engine.trainer import MAX_EPOCH_BUDGET, SettingError, Trainer
 
+    explicit = args.explicit
     try:
-        setup, hyper = _settings(args)
-        trainer = Trainer(setup, hyper)
-    except SettingError as exc:
-        parser.exit(EXIT_USAGE, f"kepler: error: {exc}\n")
+        if "data" in explicit and "dataset" in explicit:
+            raise SettingError("--data reads your CSV file, --dataset picks a built-in one: give one of them")
+        if ("x" in explicit or "y" in explicit) and "data" not in explicit and "setup" not in explicit:
+            raise SettingError("--x and --y choose columns of a --data file")
+        if "load" in explicit:
+            given = [option for dest, option in _SETUP_OPTIONS.items() if dest in explicit]
+            if "setup" in explicit:
+                given.insert(0, "--setup")
+            if given:
+                raise SettingError(f"{given[0]} defines a new run, but --load continues a saved one: give one of them")
+            trainer, ghosts = load_session(args.load)
+            changes = {field: getattr(args, dest) for dest, field in _HYPER_OPTIONS.items() if dest in explicit}
+            if "epochs" in explicit:  # N more epochs from where the session stopped
+                changes["epochs"] = min(trainer.epoch + args.epochs, MAX_EPOCH_BUDGET)
+            if changes:
+                trainer.set_hyperparameters(**changes)
+            return trainer, ghosts, max(0, trainer.hyper.epochs - trainer.epoch)
+        if "setup" in explicit:
+            setup, hyper = parse_setup_string(args.setup)
+            setup, hyper = _overlay(setup, hyper, args)
+        else:
+            setup, hyper = _settings(args)
+        return Trainer(setup, hyper), [], hyper.epochs
+    except (SettingError, SessionError) as exc:
+        parser.exit(EXIT_USAGE, f"{prog}: error: {exc}\n")
+
+
+def _overlay(setup, hyper, args):
+    """A --setup string's configuration with the options typed beside it taking precedence."""
+    from dataclasses import replace
+
+    from engine.trainer import SettingError
+
+    explicit = args.explicit
+    s, h = {}, {}
+    if "dataset" in explicit or "data" in explicit:
+        s["dataset"] = _dataset(args)
+    for dest, field in (("x", "x_column"), ("y", "y_column"), ("model", "model"), ("val_fraction", "val_fraction"),
+                        ("dtype", "dtype")):
+        if dest in explicit:
+            s[field] = getattr(args, dest)
+    if "standardize" in explicit:
+        s["input_transform"] = "standardize"
+    elif "raw" in explicit:
+        s["input_transform"] = "none"
+    elif "input_scale" in explicit:
+        s.update(input_transform="scale", input_scale=args.input_scale)
+    if ("train_indices" in explicit) != ("val_indices" in explicit):
+        raise SettingError("--train-indices and --val-indices go together")
+    if "train_indices" in explicit:
+        s.update(train_indices=args.train_indices, val_indices=args.val_indices)
+    if "seed" in explicit:
+        s.update(split_seed=args.seed, init_seed=args.seed)
+    for dest, field in _HYPER_OPTIONS.items():
+        if dest in explicit:
+            h[field] = getattr(args, dest)
+    if "epochs" in explicit:
+        h["epochs"] = args.epochs
+    return replace(setup, **s).validate(), replace(hyper, **h).validate()
+
+
+def _app(args, parser) -> int:
+    trainer, _ghosts, _ = _trainer(args, "kepler", parser)
+    # The session's ghosts stay here until run_app takes them (it takes trainer= today).
     if args.fps <= 0:
         parser.exit(EXIT_USAGE, f"kepler: error: --fps must be positive (got {args.fps:g})\n")
     from tui.app import run_app  # textual is imported only for the app
@@ -151,14 +278,15 @@ def _app(args, parser) -> int:
 
 # ---------------------------------------------------------------------- headless
 def _train(args, parser) -> int:
-    from engine.trainer import SettingError, Trainer
+    from engine.trainer import Trainer
 
-    try:
-        setup, hyper = _settings(args)
-        trainer = Trainer(setup, hyper)
-    except SettingError as exc:
-        parser.exit(EXIT_USAGE, f"kepler train: error: {exc}\n")
-    log_every = args.log_every or (1 if hyper.epochs <= 100 else max(1, hyper.epochs // 10))
+    for option, target in (("--save", args.save), ("--export-history", args.export_history)):
+        problem = _unwritable(target)
+        if problem:  # found now, not after a long run
+            parser.exit(EXIT_USAGE, f"kepler train: error: {option} {target}: {problem}\n")
+    trainer, ghosts, run_epochs = _trainer(args, "kepler train", parser)
+    setup, hyper = trainer.setup, trainer.hyper
+    log_every = args.log_every or (1 if run_epochs <= 100 else max(1, run_epochs // 10))
     has_val = trainer.split.val.size > 0
     history = []
 
@@ -172,7 +300,7 @@ def _train(args, parser) -> int:
                 else:
                     print(f"Epoch {t.epoch}, Loss {train_loss:f}")
 
-    snapshot = trainer.train(hyper.epochs, on_epoch=on_epoch)
+    snapshot = trainer.train(run_epochs, on_epoch=on_epoch)
     params = {name: _jsonable(value) for name, value in snapshot.params.items()}
     if args.json:
         doc = {
@@ -187,7 +315,7 @@ def _train(args, parser) -> int:
         }
         json.dump(doc, sys.stdout, indent=1, allow_nan=False)
         print()
-        return 0
+        return _keep(trainer, ghosts, args, parser)
     print("Params " + ", ".join(f"{name} {_fmt(value)}" for name, value in snapshot.params.items()))
     if snapshot.raw_line is not None and setup.input_transform != "none":
         w, b = snapshot.raw_line
@@ -200,7 +328,42 @@ def _train(args, parser) -> int:
     elif snapshot.overfitting_since is not None:
         print(f"Overfitting since epoch {snapshot.overfitting_since}: validation loss has been rising since "
               f"{snapshot.best_val_loss:.4f} while training loss went on falling")
+    return _keep(trainer, ghosts, args, parser)
+
+
+def _keep(trainer, ghosts, args, parser) -> int:
+    """--save and --export-history, after the run (their messages go to stderr, so that
+    --json's stdout stays one document)."""
+    from engine.session import SessionError, export_history_csv, save_session
+
+    try:
+        if args.save:
+            path = save_session(trainer, args.save, ghosts)
+            print(f"Session saved to {path} (continue it with --load)", file=sys.stderr)
+        if args.export_history:
+            path = export_history_csv(trainer, args.export_history)
+            print(f"Loss history written to {path}", file=sys.stderr)
+    except SessionError as exc:
+        parser.exit(EXIT_USAGE, f"kepler train: error: {exc}\n")
     return 0
+
+
+def _unwritable(target: str | None) -> str | None:
+    """Why a file cannot be written at `target` (None: it probably can)."""
+    import os
+    from pathlib import Path
+
+    if not target:
+        return None
+    path = Path(target).expanduser()
+    if path.is_dir():
+        return "is a folder; give a file name"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"the folder {folder} is not writable"
+    return None
 
 
 def _divergence_text(d) -> str:
