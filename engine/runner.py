@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from contextlib import contextmanager
 from typing import AsyncIterator, Callable
 
 import numpy as np
@@ -24,6 +25,7 @@ from .trainer import Hyperparameters, Setup, Snapshot, Trainer
 
 Listener = Callable[[Snapshot], None]
 _SLICE = 0.02  # longest time the worker holds the lock before letting commands in
+_HANDOVER = 0.005  # longest time the worker steps aside for a waiting command
 
 
 class BackgroundTrainer:
@@ -42,6 +44,26 @@ class BackgroundTrainer:
         self._thread: threading.Thread | None = None
         self._latest = self.trainer.snapshot()
         self._changed = threading.Event()
+        self._waiting = 0  # commands waiting for the lock (the worker lets them in first)
+        self._waiting_lock = threading.Lock()
+
+    @contextmanager
+    def _command(self):
+        """Hold the lock for a command. The lock is not fair: a worker that releases it and
+        takes it straight back can starve a waiting key press for seconds. So a command
+        says it is waiting; the worker ends its slice at the next epoch and steps aside
+        until the command has the lock."""
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     # ------------------------------------------------------------------ listening
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -95,7 +117,7 @@ class BackgroundTrainer:
     # ------------------------------------------------------------------ commands
     def play(self) -> None:
         """Train continuously until paused, diverged or the epoch budget is reached."""
-        with self._lock:
+        with self._command():
             if not self.trainer.can_step:
                 return
             self._running = True
@@ -106,7 +128,7 @@ class BackgroundTrainer:
     start = resume = play
 
     def pause(self) -> None:
-        with self._lock:
+        with self._command():
             self._running = False
             self._pending = 0
             if self.trainer.state == "running":
@@ -118,7 +140,7 @@ class BackgroundTrainer:
 
     def step(self, epochs: int = 1) -> None:
         """Train exactly `epochs` more epochs (stops early on divergence or the budget)."""
-        with self._lock:
+        with self._command():
             if self._running or not self.trainer.can_step:
                 return
             self._pending += max(0, int(epochs))
@@ -129,13 +151,13 @@ class BackgroundTrainer:
 
     def set_speed(self, epochs_per_second: float | None) -> None:
         """Limit training to this many epochs per second (None: as fast as possible)."""
-        with self._lock:
+        with self._command():
             self._speed = epochs_per_second if epochs_per_second and epochs_per_second > 0 else None
             self._wake.notify_all()
 
     def set_hyperparameters(self, **changes) -> Hyperparameters:
         """Steer the run between two epochs; raises SettingError for a bad value."""
-        with self._lock:
+        with self._command():
             hyper = self.trainer.set_hyperparameters(**changes)
         self._publish(force=True)
         return hyper
@@ -145,7 +167,7 @@ class BackgroundTrainer:
         (and then the current run is kept untouched)."""
         from dataclasses import replace
 
-        with self._lock:
+        with self._command():
             new_setup = replace(setup or self.trainer.setup, **setup_changes) if setup_changes else setup
             self._running = False
             self._pending = 0
@@ -153,7 +175,7 @@ class BackgroundTrainer:
         self._publish(force=True)
 
     def rewind(self, epochs: int = 1) -> int:
-        with self._lock:
+        with self._command():
             self._running = False
             self._pending = 0
             epoch = self.trainer.rewind(epochs)
@@ -162,14 +184,14 @@ class BackgroundTrainer:
 
     def call(self, fn: Callable[[Trainer], object]):
         """Run `fn(trainer)` between two epochs and publish the result's effect."""
-        with self._lock:
+        with self._command():
             result = fn(self.trainer)
         self._publish(force=True)
         return result
 
     def close(self) -> None:
         """Stop the worker thread (idempotent)."""
-        with self._lock:
+        with self._command():
             self._closed = True
             self._running = False
             self._pending = 0
@@ -183,7 +205,7 @@ class BackgroundTrainer:
         """Block until no epochs are pending and not running (for tests and scripts)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._lock:
+            with self._command():
                 if not self._running and self._pending == 0:
                     return True
             time.sleep(0.002)
@@ -230,6 +252,8 @@ class BackgroundTrainer:
                     slice_end = time.perf_counter() + _SLICE
                     sleep_for = 0.0
                     while (self._running or self._pending > 0) and trainer.can_step:
+                        if self._waiting:
+                            break  # a command is waiting: let it in now, not at the end of the slice
                         now = time.perf_counter()
                         if self._speed:
                             if now < next_epoch_at:
@@ -251,20 +275,24 @@ class BackgroundTrainer:
                             trainer.state = "paused" if trainer.epoch else "ready"
                     now = time.perf_counter()
                     due = finished or now >= next_publish
-                    snapshot = trainer.snapshot() if due else None
-                if snapshot is not None:
-                    next_publish = now + interval
-                    self._deliver(snapshot)
+                    if due:
+                        next_publish = now + interval
+                        # Delivered under the lock: a command's own snapshot (taken under
+                        # it too) can then never be overtaken by an older one from here.
+                        self._deliver(trainer.snapshot())
                 if sleep_for:
                     with self._wake:
                         self._wake.wait(timeout=min(sleep_for, 0.1))
+                elif self._waiting:
+                    handover_until = time.perf_counter() + _HANDOVER
+                    while self._waiting and time.perf_counter() < handover_until:
+                        time.sleep(0.0001)  # until the waiting command holds the lock
                 else:
                     time.sleep(0)  # let the UI thread have the interpreter
 
     def _publish(self, force: bool = False) -> None:
-        with self._lock:
-            snapshot = self.trainer.snapshot()
-        self._deliver(snapshot)
+        with self._command():
+            self._deliver(self.trainer.snapshot())  # in order with the worker's (see _loop)
 
     def _deliver(self, snapshot: Snapshot) -> None:
         self._latest = snapshot

@@ -126,8 +126,6 @@ async def test_a_key_login_opens_the_trainer_screen_and_q_ends_the_connection(se
     await wait_for(lambda: not server.sessions, "the place is free again")
 
 
-@pytest.mark.xfail(strict=True, reason="tui/cli.py parses `kepler --speed` but does not pass it to run_app yet; "
-                                      "strict, so this turns red (remove the mark) once it does")
 async def test_the_speed_cap_reaches_the_app(settings, student_key, start_server):
     settings.speed_cap = 50
     server = await start_server(settings, app_command=[sys.executable, "-m", "tui.cli"])

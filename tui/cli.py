@@ -156,7 +156,7 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--low-bandwidth", action="store_true", help="fewer, smaller screen updates (slow SSH links)")
     p.add_argument("--ascii", action="store_true", help="plots in plain ASCII (for terminals without braille)")
     p.add_argument("--speed", type=_number, default=None, metavar="EPOCHS_PER_S",
-                   help="training speed limit (default: the app's teaching pace)")
+                   help="training speed limit in epochs/s; 0 for as fast as possible (default: the teaching pace, 200/s)")
 
     t = sub.add_parser("train", help="train without the UI and print the losses")
     _add_training_options(t, {"lr": 1e-2, "epochs": 5000}, suppress_defaults)
@@ -273,7 +273,8 @@ def _app(args, parser) -> int:
         parser.exit(EXIT_USAGE, f"kepler: error: --fps must be positive (got {args.fps:g})\n")
     from tui.app import run_app  # textual is imported only for the app
 
-    return run_app(trainer=trainer, fps=args.fps, low_bandwidth=args.low_bandwidth, ascii_plots=args.ascii)
+    return run_app(trainer=trainer, fps=args.fps, low_bandwidth=args.low_bandwidth, ascii_plots=args.ascii,
+                   speed=args.speed)
 
 
 # ---------------------------------------------------------------------- headless

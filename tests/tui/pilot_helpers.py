@@ -1,0 +1,38 @@
+"""Helpers for the app's Pilot tests: an app whose trainer runs inline, step by step.
+
+With `runner_threaded=False` every command (a step, a reset, ...) runs on the test's own
+thread before the key press returns, so what the screen shows is deterministic and no test
+sleeps or waits for a background thread.
+"""
+from __future__ import annotations
+
+from engine.presets import preset
+from engine.trainer import Hyperparameters, Setup, Trainer
+from tui.app import KeplerApp
+
+
+def make_app(setup: Setup | None = None, hyper: Hyperparameters | None = None, pretrain: int = 0,
+             **options) -> KeplerApp:
+    """The app on an inline trainer (the app's default lesson unless told otherwise),
+    already `pretrain` epochs in: cheaper than pressing keys for it."""
+    trainer = Trainer(setup or Setup(input_transform="scale", input_scale=0.1),
+                      hyper or Hyperparameters(learning_rate=1e-2, epochs=5000))
+    if pretrain:
+        trainer.train(pretrain)
+    return KeplerApp(trainer, runner_threaded=False, **options)
+
+
+def raw_diverging_app(**options) -> KeplerApp:
+    """The chapter's first attempt: lr 1e-2 on the raw readings (inf at epoch 11)."""
+    return make_app(Setup(), Hyperparameters(learning_rate=1e-2, epochs=5000), **options)
+
+
+def overfitting_app(**options) -> KeplerApp:
+    """A 1-24-1 network on 8 training points: validation loss turns up by epoch ~450."""
+    p = preset("overfit")
+    return make_app(p.setup, p.hyper, **options)
+
+
+def notifications(app: KeplerApp) -> list[str]:
+    return [n.message for n in app._notifications]
+

@@ -1,0 +1,109 @@
+"""lr = 1e-2 on the raw readings: the loss overflows at epoch 11. The app pauses, keeps its
+plots readable, explains with the numbers, and offers the fixes one key away."""
+from __future__ import annotations
+
+import pytest
+
+from tui.widgets.divergence_panel import DivergencePanel
+from tui.widgets.fit_plot import FitPlot
+from tui.widgets.loss_plot import LossPlot
+from tui.widgets.param_table import ParamTable
+from tui.widgets.status_bar import StatusBar
+
+from pilot_helpers import notifications, raw_diverging_app
+
+
+def y_tick_labels(plot_text: str) -> list[float]:
+    """The numbers left of the y axis ('1e35┤' -> 1e35)."""
+    return [float(line.split("┤")[0]) for line in plot_text.splitlines() if "┤" in line]
+
+
+async def diverge(pilot) -> None:
+    await pilot.press("N")  # 100 epochs asked; the run stops by itself at 11
+    await pilot.pause()
+
+
+async def test_divergence_pauses_and_explains_with_the_numbers():
+    app = raw_diverging_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert not app.query_one(DivergencePanel).display or not app.screen.has_class("-diverged")
+        await diverge(pilot)
+        s = app.runner.latest
+        assert s.state == "diverged" and s.epoch == 11 and s.divergence.epoch == 11
+        assert not app.runner.running
+        assert app.screen.has_class("-diverged")
+        panel = app.query_one(DivergencePanel)
+        assert panel.display
+        text = " ".join(panel.text.split())
+        assert "At epoch 11 the loss overflowed to infinity" in text
+        assert "The gradient for w is 57× the one for b" in text
+        assert "overshoots" in text
+        for key, fix in (("1", "lower the rate: lr 0.01 → 0.0001"), ("2", "normalise the input: x = 0.1 × raw"),
+                         ("3", "switch to Adam, lr 0.1")):
+            assert f"{key}  {fix}" in panel.text
+        status = app.query_one(StatusBar).text
+        assert "diverged" in status and "epoch 11/" in status and "loss inf at epoch 11" in status
+
+
+async def test_plots_stay_readable_after_divergence():
+    app = raw_diverging_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await diverge(pilot)
+        loss = app.query_one(LossPlot)
+        assert "inf at epoch 11" in loss.text  # marked on the plot
+        assert "nan" not in loss.text.lower() and "cannot draw" not in loss.text
+        ticks = y_tick_labels(loss.text)
+        assert len(ticks) >= 2 and ticks[-1] == 0 and 1e30 < max(ticks) < 1e40  # finite, round, up to the last finite loss
+        await pilot.press("l")
+        assert "inf at epoch 11" in loss.text and "cannot draw" not in loss.text
+        decades = y_tick_labels(loss.text)
+        assert min(decades) <= 1e3 and max(decades) >= 1e30  # from the starting loss to the overflow
+        fit = app.query_one(FitPlot)
+        assert fit.display and "far off the scale" in fit.text and "cannot draw" not in fit.text
+        assert "e+" in app.query_one(ParamTable).text  # huge but finite parameters
+
+
+async def test_space_after_divergence_says_what_to_do():
+    app = raw_diverging_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await diverge(pilot)
+        await pilot.press("space")
+        assert app.runner.latest.state == "diverged" and not app.runner.running
+        assert any("press r to start over, or 1, 2, 3" in n for n in notifications(app))
+
+
+@pytest.mark.parametrize("key, check", [
+    ("1", lambda s: s.hyper.learning_rate == pytest.approx(1e-4) and s.setup.input_transform == "none"),
+    ("2", lambda s: (s.setup.input_transform, s.setup.input_scale) == ("scale", 0.1) and s.hyper.learning_rate == 0.01),
+    ("3", lambda s: s.hyper.optimizer == "adam" and s.hyper.learning_rate == pytest.approx(0.1)),
+])
+async def test_each_fix_is_one_key_and_starts_a_new_run(key, check):
+    app = raw_diverging_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await diverge(pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        s = app.runner.latest
+        assert check(s)
+        assert s.epoch == 0 and s.divergence is None
+        assert app.runner.running  # the fix starts training straight away
+        assert not app.screen.has_class("-diverged")
+        assert any("the run starts over" in n for n in notifications(app))
+        await pilot.press("space")  # pause, then train the fixed run by steps
+        await pilot.press("N")
+        assert app.runner.latest.state != "diverged"
+
+
+async def test_fix_keys_do_nothing_without_a_divergence(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1", "2", "3")
+        assert app.runner.latest.hyper.learning_rate == 0.01
+        assert app.runner.latest.setup.input_transform == "scale"
+
+
+async def test_the_status_line_warns_while_the_loss_explodes():
+    app = raw_diverging_app(pretrain=5)
+    async with app.run_test(size=(80, 24)):
+        s = app.runner.latest
+        assert s.warning and s.divergence is None
+        assert "⚠ the loss is exploding" in app.query_one(StatusBar).text

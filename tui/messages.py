@@ -1,0 +1,27 @@
+"""Messages the app passes around, named as the events they report."""
+from __future__ import annotations
+
+from textual.message import Message
+
+from engine.trainer import Snapshot
+
+
+class SnapshotReady(Message):
+    """The trainer published a new snapshot (posted from the worker thread)."""
+
+    def __init__(self, snapshot: Snapshot, sequence: int = 0) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.sequence = sequence  # the order the runner delivered it in
+
+    def can_replace(self, message: Message) -> bool:
+        # Only the newest state matters: a backlog of snapshots collapses to the last one.
+        return isinstance(message, SnapshotReady)
+
+
+class SettingChosen(Message):
+    """The user picked a setting in the hyperparameter panel to type a value for."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

@@ -1,0 +1,55 @@
+"""Type a value for one setting. A bad value keeps the dialog open with a message naming the
+setting and what it accepts; nothing changes until a good value is applied."""
+from __future__ import annotations
+
+from typing import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+
+class SettingDialog(ModalScreen[bool]):
+    """Dismissed with True once a value was applied, False when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, label: str, current: str, hint: str, apply: Callable[[str], str | None],
+                 restarts: bool = False) -> None:
+        super().__init__()
+        self.label = label
+        self.current = current
+        self.hint = hint
+        self.apply = apply  # applies the text; returns an error message, or None when it worked
+        self.restarts = restarts
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(f"[b]Set {self.label}[/b]", id="dialog-title")
+            note = " (the run starts over)" if self.restarts else " (the run continues)"
+            yield Static(f"{self.hint}{note}", id="dialog-hint", markup=False)
+            yield Input(value=self.current, id="dialog-input", select_on_focus=True)
+            yield Static("", id="dialog-error", markup=False)
+            yield Static("enter: apply   escape: cancel", id="dialog-keys")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        error = self.apply(event.value)
+        if error is None:
+            self.dismiss(True)
+            return
+        message = self.query_one("#dialog-error", Static)
+        message.update(error)
+        message.add_class("-shown")
+
+    @on(Input.Changed)
+    def typing(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_one("#dialog-error", Static).remove_class("-shown")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,156 @@
+"""Training and validation loss against epoch, live, on a linear or a log scale.
+
+The x axis ends at a round number of epochs and the history is binned into the plot's pixel
+columns, so as training goes on only the growing tip of the curve changes on screen. Only
+finite losses are drawn: a run that overflows keeps readable axes and gets a marked line at
+the epoch where the loss stopped being a number.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from textual.reactive import reactive
+
+from engine.trainer import Snapshot
+
+from .. import format as fmt
+from .plot import Plot, nice_ticks, nice_up
+
+TINY_LOSS = 1e-12  # a log axis cannot show 0: a perfect fit is drawn at this floor
+
+
+def decade_label(power: int) -> str:
+    return {-2: "0.01", -1: "0.1", 0: "1", 1: "10", 2: "100"}.get(power, f"1e{power}")
+
+
+def bin_last(epochs: np.ndarray, values: np.ndarray, x_max: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the last point in each of `bins` equal columns of [0, x_max]: at most two points
+    per character cell, in columns that stay where they are as training goes on."""
+    if epochs.size == 0:
+        return epochs, values
+    column = np.minimum((epochs / x_max * bins).astype(np.int64), bins - 1)
+    last = np.r_[column[1:] != column[:-1], True]
+    last[0] = True  # the starting loss is the lesson's first number: always keep it
+    return epochs[last], values[last]
+
+
+class LossPlot(Plot):
+    """Loss curves with the best-validation epoch and any divergence marked."""
+
+    log_scale: reactive[bool] = reactive(False)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.snapshot: Snapshot | None = None
+        self._drawn_key = None
+
+    def watch_log_scale(self) -> None:
+        self.update_plot(force=True)
+
+    def show(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.update_plot()
+
+    def rebuild(self) -> None:
+        self.update_plot(force=True)
+
+    # ------------------------------------------------------------------ drawing
+    def update_plot(self, force: bool = False) -> None:
+        s = self.snapshot
+        if s is None or not self.is_mounted:
+            return
+        key = (s.epoch, s.history.total_epochs, s.state, s.best_val_epoch, s.setup, s.train_loss,
+               self.log_scale, self.content_size)
+        if key == self._drawn_key and not force:
+            self.repainted_cells = 0  # nothing new to show: nothing sent
+            return
+        self._drawn_key = key
+        self.set_titles(self.title_markup(s), self.subtitle_text(s))
+        self.draw(self.paint)
+
+    def title_markup(self, s: Snapshot) -> str:
+        train = self.line_symbol("⠒⠒", "**")
+        val = self.line_symbol("▀▀", "++")
+        scale = "log" if self.log_scale else "linear"
+        legend = f"[$primary]{train}[/] train"
+        if s.val_loss is not None:
+            legend += f" [$warning]{val}[/] val"
+        return f"[b]Loss[/b] ({scale}) {legend}"
+
+    def subtitle_text(self, s: Snapshot) -> str:
+        if s.divergence is not None:
+            what = "inf" if math.isinf(s.divergence.loss) else "NaN"
+            return f"{what} at epoch {fmt.count(s.divergence.epoch)}"
+        if s.best_val_epoch is not None:
+            return f"best val epoch {fmt.count(s.best_val_epoch)}"
+        return ""
+
+    def to_axis(self, values: np.ndarray) -> np.ndarray:
+        if self.log_scale:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.log10(np.maximum(values, TINY_LOSS))
+        return values
+
+    def paint(self, figure, width: int, height: int) -> None:
+        s = self.snapshot
+        h = s.history
+        epochs = h.epochs.astype(np.float64)
+        train = h.train_loss.astype(np.float64)
+        val = h.val_loss.astype(np.float64)
+        if epochs.size == 0:  # nothing trained yet: show where it starts
+            epochs, train = np.array([0.0]), np.array([s.train_loss], dtype=np.float64)
+            val = np.array([np.nan if s.val_loss is None else s.val_loss], dtype=np.float64)
+        x_max = nice_up(max(float(epochs[-1]), 10.0))
+        bins = max(8, 2 * (width - 8))
+        curves = []
+        for values in (train, val):
+            finite = np.isfinite(values)
+            x, y = bin_last(epochs[finite], values[finite], x_max, bins)
+            curves.append((x, self.to_axis(y)))
+        # The y range comes from every finite loss, not just the plotted ones, so the axis
+        # does not move when the binning changes.
+        every = self.to_axis(np.concatenate([train, val]))
+        every = every[np.isfinite(every)]
+        low, high, ticks, labels = self.y_axis(every, height)
+        x_ticks = nice_ticks(0, x_max, max(3, (width - 8) // 10))
+        self.set_axis(figure, "x", 0, x_max, x_ticks)
+        self.set_axis(figure, "y", low, high, ticks, labels)
+        if height >= 14:  # on a short plot the row is worth more to the curve
+            figure.label("epoch", "x")
+        # Markers first: the curves are drawn over them where they cross.
+        # The best validation epoch, once it is behind the tip (while validation improves it
+        # is the tip itself, and a marker there would only follow the curve around).
+        behind = s.best_val_epoch is not None and s.epoch - s.best_val_epoch >= 0.02 * x_max
+        if behind and s.divergence is None:
+            marker = self.marker(self.line_symbol("┆", ":"), "success", (80, 200, 80))
+            figure.draw(figure.segment((s.best_val_epoch, s.best_val_epoch), (low, high), marker=marker))
+        if s.divergence is not None:
+            at = float(s.divergence.epoch)
+            marker = self.marker(self.line_symbol("┃", "!"), "error", (220, 60, 60))
+            figure.draw(figure.segment((at, at), (low, high), marker=marker))
+            label = f" {'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {s.divergence.epoch}"
+            align = "right" if at > 0.6 * x_max else "left"
+            figure.draw(figure.text(at, high, label, alignment=align))
+        symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
+        colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
+        for (x, y), symbol, (variable, fallback) in zip(reversed(curves), reversed(symbols), reversed(colours)):
+            if x.size:
+                signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, variable, fallback))
+                figure.draw(signal.lines(x.size > 1))
+
+    def y_axis(self, values: np.ndarray, height: int) -> tuple[float, float, list[float], list[str]]:
+        count = max(2, (height - 3) // 3)
+        if self.log_scale:
+            if values.size == 0:
+                return 0.0, 1.0, [0.0, 1.0], [decade_label(0), decade_label(1)]
+            low, high = math.floor(values.min()), math.ceil(values.max())
+            if high <= low:
+                high = low + 1
+            step = max(1, math.ceil((high - low) / count))
+            high = low + step * math.ceil((high - low) / step)  # end the axis on a labelled decade
+            powers = list(range(int(low), int(high) + 1, step))
+            return float(low), float(high), [float(p) for p in powers], [decade_label(p) for p in powers]
+        top = nice_up(float(values.max())) if values.size else 1.0
+        ticks = nice_ticks(0.0, top, count)
+        return 0.0, top, ticks, [fmt.compact(t) for t in ticks]

@@ -1,0 +1,162 @@
+"""Our one wrapper around plotext: draw a figure into a widget, repainting changed cells only.
+
+plotext keeps its figure in module-global state, so figures are built on the UI thread only.
+We never use plotext's own log scale or automatic ticks: a log axis is drawn as log10 of the
+values on a linear axis with our labels, and every axis gets round-numbered ticks from
+`nice_ticks`, so the axes stay put while the data moves (fewer changed cells to send).
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+import sys
+from typing import Callable
+
+import numpy as np
+import plotext
+from rich.text import Text
+from textual.color import Color
+
+from .. import format as fmt
+from .diff_lines import DiffLines
+
+plotext.terminal.limit(False, False)  # our widget decides the size, not the terminal
+
+
+def keep_interpreter_in_plotext_kernel() -> int:
+    """Call plotext's C++ kernel without releasing the GIL; returns how many functions moved.
+
+    plotext loads its kernel with `ctypes.CDLL`, whose calls release the GIL. One figure makes
+    hundreds of tiny kernel calls, and while the trainer's thread is busy each release hands
+    it the interpreter for up to a switch interval (5 ms): a 4 ms figure took 40-90 ms and
+    key presses waited behind it. `ctypes.PyDLL` opens the same library (the same loaded
+    copy, so kernel objects stay valid) with calls that keep the GIL; we rebind every kernel
+    function, and any module-level alias of one, to it. If plotext's layout ever differs,
+    nothing is changed and plots are only slower.
+    """
+    try:
+        from plotext._kernel import tools
+        from plotext._kernel.clink import clink
+        held = ctypes.PyDLL(tools.kernel_file_path)
+    except (ImportError, AttributeError, OSError):
+        return 0
+    swapped = {}
+    for name, function in list(vars(clink).items()):
+        if name == "last_function" or not isinstance(function, ctypes._CFuncPtr):
+            continue
+        replacement = getattr(held, name)
+        replacement.argtypes, replacement.restype = function.argtypes, function.restype
+        setattr(clink, name, replacement)
+        swapped[id(function)] = replacement
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("plotext") and module is not None:
+            for attribute, value in list(vars(module).items()):
+                if id(value) in swapped:
+                    setattr(module, attribute, swapped[id(value)])
+    return len(swapped)
+
+
+keep_interpreter_in_plotext_kernel()
+
+# For terminals that draw braille as garbage: plain ASCII for the frame as well.
+ASCII_FRAME = str.maketrans({"─": "-", "│": "|", "┌": "+", "┐": "+", "└": "+", "┘": "+",
+                             "┬": "+", "┴": "+", "┤": "+", "├": "+", "┼": "+"})
+MIN_WIDTH, MIN_HEIGHT = 16, 5
+
+
+def nice_step(span: float, count: int) -> float:
+    """A 1-2-5 step that cuts `span` into about `count` pieces."""
+    raw = span / max(count, 1)
+    if not raw > 0 or not math.isfinite(raw):
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def nice_up(value: float) -> float:
+    """The next value of the 1-2-5 sequence at or above `value` (axis ends that rarely move)."""
+    if not value > 0 or not math.isfinite(value):
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for factor in (1, 2, 5, 10):
+        if value <= factor * power * (1 + 1e-9):
+            return factor * power
+    return 10 * power
+
+
+def nice_ticks(low: float, high: float, count: int) -> list[float]:
+    step = nice_step(high - low, count)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9 and len(ticks) < 50:
+        ticks.append(0.0 if abs(value) < step * 1e-9 else value)
+        value += step
+    return ticks
+
+
+def rgb(color: str | None, fallback: tuple[int, int, int]) -> tuple[int, int, int]:
+    try:
+        return Color.parse(color).rgb if color else fallback
+    except Exception:  # a theme without this colour: any readable colour will do
+        return fallback
+
+
+class Plot(DiffLines):
+    """A plotext figure the size of the widget's content area."""
+
+    def __init__(self, *, ascii_only: bool = False, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.ascii_only = ascii_only
+
+    # ------------------------------------------------------------------ colours and markers
+    def theme_rgb(self, variable: str, fallback: tuple[int, int, int]) -> tuple[int, int, int]:
+        return rgb(self.app.theme_variables.get(variable), fallback)
+
+    def marker(self, symbol: str, variable: str, fallback=(200, 200, 200)):
+        """A plotext marker in a theme colour (Textual maps it down on 16-colour terminals
+        and removes it under NO_COLOR, so shapes, not colours, must tell series apart)."""
+        return plotext.marker(symbol, plotext.pixel(foreground=self.theme_rgb(variable, fallback)))
+
+    def line_symbol(self, fancy: str, plain: str) -> str:
+        return plain if self.ascii_only else fancy
+
+    # ------------------------------------------------------------------ drawing
+    def draw(self, paint: Callable[["plotext.figure", int, int], None], caption: Text | None = None) -> int:
+        """Build a figure with `paint(figure, width, height)` and show it, under a one-line
+        `caption` if given (a changing caption lives here, not in the border title, since a
+        new title repaints the whole widget); returns the number of cells that changed."""
+        width, height = self.content_size
+        captions = [] if caption is None else [caption]
+        height -= len(captions)
+        if width < MIN_WIDTH or height < MIN_HEIGHT:
+            return self.show_lines(captions + [Text("(too small to plot)", style="dim")])
+        figure = plotext.figure
+        figure.clear()
+        figure.plot_size(width, height)
+        figure.theme("colorless")
+        figure.canvas("default")  # no background of its own: the widget's shows through
+        try:
+            paint(figure, width, height)
+            drawn = figure.build().string()
+        except Exception as exc:  # plotext failing on odd data must never take the lesson down
+            return self.show_lines(captions + [Text(f"(cannot draw this plot: {exc})", style="dim")])
+        if self.ascii_only:
+            drawn = drawn.translate(ASCII_FRAME)
+        return self.show_lines(captions + list(Text.from_ansi(drawn).split("\n", allow_blank=True)))
+
+    @staticmethod
+    def set_axis(figure, axis: str, low: float, high: float, ticks: list[float],
+                 labels: list[str] | None = None) -> None:
+        ruler = figure.ruler(axis)
+        ruler.lim(low, high)
+        ruler.ticks(ticks, labels if labels is not None else [fmt.compact(t) for t in ticks])
+
+    @staticmethod
+    def finite_points(x: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
+        keep = np.isfinite(x) & np.isfinite(y)
+        return x[keep].tolist(), y[keep].tolist()
