@@ -17,14 +17,8 @@ from pathlib import Path
 EXIT_USAGE = 2
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
+# The same "a whole number >= 1" rule and message as the app's own options.
+from tui.cli import _positive_int as _count  # noqa: E402 - tui.cli imports no textual
 
 
 def _port(text: str) -> int:
