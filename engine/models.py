@@ -90,10 +90,11 @@ def parse_model(spec: str) -> tuple[str, int]:
     return "linear", 0
 
 
-def build_model(spec: str, seed: int = 0, dtype=np.float32) -> Module:
+def build_model(spec: str, seed: int = 0, dtype=np.float32, line_start: tuple[float, float] = (1.0, 0.0)) -> Module:
+    """The model `spec` names; `line_start` is the line's starting (w, b)."""
     kind, size = parse_model(spec)
     if kind == "poly":
         return Polynomial(size, dtype=dtype)
     if kind == "mlp":
         return MLP(size, seed=seed, dtype=dtype)
-    return Line(dtype=dtype)
+    return Line(*line_start, dtype=dtype)

@@ -404,11 +404,18 @@ _SETTING_TYPES = {
 }
 
 
+# Fields added to version 1 later: a file may hold them or not (then they keep their default).
+_OPTIONAL_SETTINGS = {"init_w": "number", "init_b": "number"}
+
+
 def _settings(cls, value, field: str):
     # The fields a version 1 file holds; a field added to the class later keeps its default.
     names = {f.name for f in fields(cls)} & set(_SETTING_TYPES)
+    optional = {f.name for f in fields(cls)} & set(_OPTIONAL_SETTINGS)
+    value = dict(_obj(value, field))
+    extra = {name: value.pop(name) for name in optional if name in value}
     value = _keys(value, field, names)
-    kwargs = {}
+    kwargs = {name: _number(v, f"{field}.{name}", allow_non_finite=False) for name, v in extra.items()}
     for name in names:
         path = f"{field}.{name}"
         kind = _SETTING_TYPES[name]

@@ -91,6 +91,10 @@ class Setup:
     train_indices: tuple | None = None  # an explicit split (the book's printed one)
     val_indices: tuple | None = None
     init_seed: int = 0
+    # Where the line starts (the book's w = 1, b = 0); the landscape view moves it. Other
+    # models ignore it.
+    init_w: float = 1.0
+    init_b: float = 0.0
     dtype: str = "float32"
     # A user's CSV file: `dataset` is its path (or `csv:path`), and these choose its columns
     # by header name or position from 1 (None: the first two columns).
@@ -115,6 +119,9 @@ class Setup:
             _positive("input scale", self.input_scale, high=1e6)
         if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
             raise SettingError(f"validation fraction must be in [0, 1) (got {self.val_fraction})")
+        for name, value in (("initial w", self.init_w), ("initial b", self.init_b)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise SettingError(f"{name} must be a finite number (got {value!r})")
         if self.dtype not in ("float32", "float64"):
             raise SettingError(f"dtype '{self.dtype}' is not one of float32, float64")
         if (self.train_indices is None) != (self.val_indices is None):
@@ -265,7 +272,7 @@ class Trainer:
         split = self._make_split(setup, len(data))
         dtype = np.dtype(setup.dtype)
         transform = self._make_transform(setup, data.x[split.train])
-        model = build_model(setup.model, seed=setup.init_seed, dtype=dtype)
+        model = build_model(setup.model, seed=setup.init_seed, dtype=dtype, line_start=(setup.init_w, setup.init_b))
         # Nothing below raises: the new run replaces the old one as a whole.
         self._dataset_override = override
         self.dataset = data

@@ -30,6 +30,8 @@ from engine.runner import BackgroundTrainer
 from engine.trainer import Hyperparameters, SettingError, Setup, Snapshot, Trainer
 
 from . import settings as lesson
+from .chapter import CHAPTER_BINDINGS, ChapterFeatures
+from .data_sessions import DATA_BINDINGS, DataAndSessions
 from .messages import SettingChosen, SnapshotReady
 from .screens.help import HelpScreen
 from .screens.setting_dialog import SettingDialog
@@ -58,11 +60,13 @@ HELP_SECTIONS = {
     "lr_up": "Steering (the run continues)",
     "cycle_model": "Defining the run (it starts over)",
     "fix('1')": "After a divergence",
+    "pick_preset": "Chapter 5: the lesson's tools",
+    "pick_dataset": "Data and sessions",
     "toggle_log": "Screen",
 }
 
 
-class KeplerApp(App):
+class KeplerApp(DataAndSessions, ChapterFeatures, App):
     CSS_PATH = "app.tcss"
     TITLE = "Kepler"
     SUB_TITLE = "the mechanics of learning"
@@ -95,6 +99,8 @@ class KeplerApp(App):
         Binding("1", "fix('1')", "Lower lr", show=False, tooltip="after a divergence: a smaller learning rate, from the start"),
         Binding("2", "fix('2')", "Normalise", show=False, tooltip="after a divergence: a normalised input, from the start"),
         Binding("3", "fix('3')", "Adam", show=False, tooltip="after a divergence: the Adam optimizer, from the start"),
+        *CHAPTER_BINDINGS,
+        *DATA_BINDINGS,
         Binding("l", "toggle_log", "Log", tooltip="loss axis: linear or log scale"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this list of keys"),
         Binding("q", "quit", "Quit", tooltip="leave Kepler"),
@@ -230,6 +236,7 @@ class KeplerApp(App):
             self.show_plots(s)
         if diverged != was_diverged:
             self.refresh_bindings()  # the fix keys come and go with the divergence
+        self.show_chapter_extras(s, plots)
 
     def show_plots(self, s: Snapshot) -> None:
         if s is not self.snapshot or not self.screen_stack or self._closing:
@@ -417,6 +424,7 @@ class KeplerApp(App):
             ("↑ ↓", "pick a setting (or click it)"),
             ("enter", "type a value for it: a bad value is refused with what is allowed"),
         ]))
+        sections.append(("This run as a setup string (S types one)", [("", self.current_setup_string())]))
         return sections
 
     @on(SettingChosen)
@@ -465,7 +473,8 @@ def key_label(keys: str) -> str:
 
 
 def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bool = False,
-            ascii_plots: bool = False, speed: float | None = None, start_running: bool = False) -> int:
+            ascii_plots: bool = False, speed: float | None = None, start_running: bool = False,
+            open_lesson: bool = False) -> int:
     """Run the trainer screen until the user quits; returns the exit code.
 
     `speed` is `kepler --speed`: None for the teaching pace (DEFAULT_SPEED epochs per
@@ -474,5 +483,6 @@ def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bo
     epochs_per_second = lesson.DEFAULT_SPEED if speed is None else (speed if speed > 0 else None)
     app = KeplerApp(trainer, fps=fps, low_bandwidth=low_bandwidth, ascii_plots=ascii_plots,
                     speed=epochs_per_second, start_running=start_running)
+    app.open_lesson = open_lesson  # `kepler --lesson`: the seven steps come up first
     app.run()
     return app.return_code or 0

@@ -155,6 +155,7 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_number, default=10.0, help="screen updates per second (default 10)")
     p.add_argument("--low-bandwidth", action="store_true", help="fewer, smaller screen updates (slow SSH links)")
     p.add_argument("--ascii", action="store_true", help="plots in plain ASCII (for terminals without braille)")
+    p.add_argument("--lesson", action="store_true", help="open with Kepler's seven steps (the c key brings them back)")
     p.add_argument("--speed", type=_number, default=None, metavar="EPOCHS_PER_S",
                    help="training speed limit in epochs/s; 0 for as fast as possible (default: the teaching pace, 200/s)")
 
@@ -274,7 +275,7 @@ def _app(args, parser) -> int:
     from tui.app import run_app  # textual is imported only for the app
 
     return run_app(trainer=trainer, fps=args.fps, low_bandwidth=args.low_bandwidth, ascii_plots=args.ascii,
-                   speed=args.speed)
+                   speed=args.speed, open_lesson=args.lesson)
 
 
 # ---------------------------------------------------------------------- headless

@@ -52,6 +52,12 @@ class FitPlot(Plot):
         self.snapshot: Snapshot | None = None
         self.data: FitData | None = None
         self._drawn_key = None
+        self.highlighted: int | None = None  # the point the point editor has selected
+
+    def highlight(self, index: int | None) -> None:
+        """Mark one point (an index into the data), or none."""
+        self.highlighted = index
+        self.update_plot(force=True)
 
     def set_data(self, data: FitData) -> None:
         self.data = data
@@ -75,7 +81,7 @@ class FitPlot(Plot):
             scaled = np.nan_to_num((s.fit_y - low) / (high - low) * rows, nan=-1e9, posinf=1e9, neginf=-1e9)
         curve = tuple(np.clip(np.round(scaled), -1e9, 1e9).astype(np.int64).tolist())
         caption = " " + fit_caption(s, data, "*" if self.ascii_only else "·")
-        key = (curve, caption, self.content_size, id(data), s.state)
+        key = (curve, caption, self.content_size, id(data), s.state, self.highlighted)
         if key == self._drawn_key and not force:
             self.repainted_cells = 0  # nothing new to show: nothing sent
             return
@@ -116,3 +122,7 @@ class FitPlot(Plot):
         if data.val.size:
             figure.draw(figure.signal(data.x[data.val].tolist(), data.y[data.val].tolist(),
                                       marker=self.marker(val_symbol, "warning", (240, 180, 40))))
+        if self.highlighted is not None and self.highlighted < len(data.x):
+            i = self.highlighted
+            figure.draw(figure.signal([float(data.x[i])], [float(data.y[i])],
+                                      marker=self.marker("@" if self.ascii_only else "◉", "error", (240, 60, 60))))

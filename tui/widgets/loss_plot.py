@@ -8,6 +8,7 @@ the epoch where the loss stopped being a number.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from textual.reactive import reactive
@@ -35,8 +36,18 @@ def bin_last(epochs: np.ndarray, values: np.ndarray, x_max: float, bins: int) ->
     return epochs[last], values[last]
 
 
+@dataclass(frozen=True)
+class Ghost:
+    """An earlier run's training loss, pinned to compare the next run against."""
+
+    label: str
+    epochs: np.ndarray
+    train_loss: np.ndarray
+
+
 class LossPlot(Plot):
-    """Loss curves with the best-validation epoch and any divergence marked."""
+    """Loss curves with the best-validation epoch and any divergence marked, over the dimmed
+    ghosts of pinned earlier runs."""
 
     log_scale: reactive[bool] = reactive(False)
 
@@ -44,6 +55,11 @@ class LossPlot(Plot):
         super().__init__(**kwargs)
         self.snapshot: Snapshot | None = None
         self._drawn_key = None
+        self.ghosts: tuple[Ghost, ...] = ()
+
+    def set_ghosts(self, ghosts: tuple[Ghost, ...]) -> None:
+        self.ghosts = tuple(ghosts)
+        self.update_plot(force=True)
 
     def watch_log_scale(self) -> None:
         self.update_plot(force=True)
@@ -61,7 +77,7 @@ class LossPlot(Plot):
         if s is None or not self.is_mounted:
             return
         key = (s.epoch, s.history.total_epochs, s.state, s.best_val_epoch, s.setup, s.train_loss,
-               self.log_scale, self.content_size)
+               self.log_scale, self.content_size, len(self.ghosts))
         if key == self._drawn_key and not force:
             self.repainted_cells = 0  # nothing new to show: nothing sent
             return
@@ -76,6 +92,8 @@ class LossPlot(Plot):
         legend = f"[$primary]{train}[/] train"
         if s.val_loss is not None:
             legend += f" [$warning]{val}[/] val"
+        if self.ghosts:
+            legend += f" [$text-muted]{self.line_symbol('··', '..')} {len(self.ghosts)} pinned[/]"
         return f"[b]Loss[/b] ({scale}) {legend}"
 
     def subtitle_text(self, s: Snapshot) -> str:
@@ -101,7 +119,8 @@ class LossPlot(Plot):
         if epochs.size == 0:  # nothing trained yet: show where it starts
             epochs, train = np.array([0.0]), np.array([s.train_loss], dtype=np.float64)
             val = np.array([np.nan if s.val_loss is None else s.val_loss], dtype=np.float64)
-        x_max = nice_up(max(float(epochs[-1]), 10.0))
+        ghost_ends = [float(g.epochs[-1]) for g in self.ghosts if g.epochs.size]
+        x_max = nice_up(max([float(epochs[-1]), 10.0] + ghost_ends))
         bins = max(8, 2 * (width - 8))
         curves = []
         for values in (train, val):
@@ -110,7 +129,7 @@ class LossPlot(Plot):
             curves.append((x, self.to_axis(y)))
         # The y range comes from every finite loss, not just the plotted ones, so the axis
         # does not move when the binning changes.
-        every = self.to_axis(np.concatenate([train, val]))
+        every = self.to_axis(np.concatenate([train, val] + [g.train_loss for g in self.ghosts]))
         every = every[np.isfinite(every)]
         low, high, ticks, labels = self.y_axis(every, height)
         x_ticks = nice_ticks(0, x_max, max(3, (width - 8) // 10))
@@ -132,6 +151,13 @@ class LossPlot(Plot):
             label = f" {'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {s.divergence.epoch}"
             align = "right" if at > 0.6 * x_max else "left"
             figure.draw(figure.text(at, high, label, alignment=align))
+        # Ghosts under everything, dimmed, as dots: the live run is drawn over them.
+        for ghost in self.ghosts:
+            finite = np.isfinite(ghost.train_loss)
+            x, y = bin_last(ghost.epochs[finite], ghost.train_loss[finite], x_max, bins)
+            if x.size:
+                marker = self.marker(self.line_symbol("·", "."), "text-muted", (120, 120, 120))
+                figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
         symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
         colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
         for (x, y), symbol, (variable, fallback) in zip(reversed(curves), reversed(symbols), reversed(colours)):

@@ -1,0 +1,149 @@
+"""Dialogs for bringing data in and keeping work: type a file name (to save, load or export),
+type a setup string, open a CSV file (choosing its columns), or pick a built-in dataset.
+
+Each dialog is handed an `apply` callback that does the work and returns an error message
+(one line, naming the file or the key) or None. A bad value keeps the dialog open with that
+message; nothing changes until a good one is applied.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class _Dialog(ModalScreen[bool]):
+    """Dismissed with True once the text was applied, False when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def show_error(self, error: str) -> None:
+        message = self.query_one("#dialog-error", Static)
+        message.update(error)
+        message.add_class("-shown")
+
+    @on(Input.Changed)
+    def typing(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_one("#dialog-error", Static).remove_class("-shown")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class TextDialog(_Dialog):
+    """One line to type: a file name, a setup string."""
+
+    def __init__(self, title: str, current: str, hint: str, apply: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.current = current
+        self.hint = hint
+        self.apply = apply
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
+            yield Static(self.hint, id="dialog-hint", markup=False)
+            yield Input(value=self.current, id="dialog-input", select_on_focus=True)
+            yield Static("", id="dialog-error", markup=False)
+            yield Static("enter: apply   escape: cancel", id="dialog-keys")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        error = self.apply(event.value.strip())
+        if error is None:
+            self.dismiss(True)
+        else:
+            self.show_error(error)
+
+
+class OpenCsvDialog(_Dialog):
+    """A CSV file's path, and optionally which columns are x and y (by name or position from
+    1); the columns the file offers are listed as soon as the path reads as a table."""
+
+    def __init__(self, apply: Callable[[str, str, str], str | None],
+                 columns: Callable[[str], list[str] | None], current: str = "") -> None:
+        super().__init__()
+        self.apply = apply  # (path, x column, y column) -> error or None
+        self.columns = columns  # path -> its columns, or None when it is not (yet) a readable table
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static("[b]Open a CSV file[/b] (the run starts over)", id="dialog-title")
+            yield Static("two numeric columns; a header row, # comments, ; or tab separators are fine",
+                         id="dialog-hint", markup=False)
+            yield Input(value=self.current, placeholder="path/to/file.csv", id="csv-path")
+            yield Static("", id="csv-columns", markup=False)
+            yield Input(placeholder="x column (blank: the first)", id="csv-x")
+            yield Input(placeholder="y column (blank: the second)", id="csv-y")
+            yield Static("", id="dialog-error", markup=False)
+            yield Static("enter: open   tab: next field   escape: cancel", id="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.list_columns(self.current)
+
+    @on(Input.Changed, "#csv-path")
+    def path_typed(self, event: Input.Changed) -> None:
+        self.list_columns(event.value)
+
+    def list_columns(self, path: str) -> None:
+        names = self.columns(path.strip()) if path.strip() else None
+        self.query_one("#csv-columns", Static).update(f"columns: {', '.join(names)}" if names else "")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = {i.id: i.value.strip() for i in self.query(Input)}
+        error = self.apply(value["csv-path"], value["csv-x"], value["csv-y"])
+        if error is None:
+            self.dismiss(True)
+        else:
+            self.show_error(error)
+
+
+def dataset_prompt(name: str, description: str, current: bool) -> Text:
+    text = Text()
+    text.append(f"{name}{'  (now)' if current else ''}\n", style="bold")
+    text.append(description, style="dim")
+    return text
+
+
+class DatasetPicker(ModalScreen[str | None]):
+    """The built-in datasets with what each teaches; dismissed with the chosen name or None."""
+
+    BINDINGS = [Binding("escape,d", "cancel", "Cancel")]
+
+    def __init__(self, datasets: list[tuple[str, str]], current: str) -> None:
+        super().__init__()
+        self.datasets = datasets  # (name, its first comment line)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="datasets"):
+            yield Static("[b]Built-in datasets[/b]  (enter starts the run over on one; escape cancels)",
+                         id="datasets-title")
+            yield OptionList(*(Option(dataset_prompt(name, about, name == self.current), id=name)
+                               for name, about in self.datasets), id="datasets-list")
+
+    def on_mount(self) -> None:
+        names = [name for name, _ in self.datasets]
+        if self.current in names:
+            self.query_one(OptionList).highlighted = names.index(self.current)
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
