@@ -1,0 +1,40 @@
+"""The chapter tools' screens, frozen at 80x24 (see test_snapshots.py for updating them)."""
+from __future__ import annotations
+
+from engine.trainer import Hyperparameters, Setup
+
+from pilot_helpers import make_app
+
+
+def test_preset_picker_at_80x24(snap_compare):
+    assert snap_compare(make_app(pretrain=300), terminal_size=(80, 24), press=["p"])
+
+
+def test_gradient_check_at_80x24(snap_compare):
+    app = make_app(Setup(), Hyperparameters(learning_rate=1e-4))
+    assert snap_compare(app, terminal_size=(80, 24), press=["g"])
+
+
+def test_landscape_at_80x24(snap_compare):
+    app = make_app(Setup(), Hyperparameters(learning_rate=1e-4), pretrain=100)
+    assert snap_compare(app, terminal_size=(80, 24), press=["w"])
+
+
+def test_landscape_ascii_at_80x24(snap_compare):
+    app = make_app(Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-2), pretrain=300,
+                   ascii_plots=True)
+    assert snap_compare(app, terminal_size=(80, 24), press=["w"])
+
+
+def test_pinned_ghost_on_the_loss_plot_at_80x24(snap_compare):
+    app = make_app(Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-2), pretrain=1000)
+
+    async def pin_then_slower(pilot):
+        await pilot.press("k", "slash", "slash", "r", "N", "N", "N")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=pin_then_slower)
+
+
+def test_lesson_step_five_at_80x24(snap_compare):
+    assert snap_compare(make_app(pretrain=300), terminal_size=(80, 24), press=["c", "5"])

@@ -1,0 +1,73 @@
+"""Kepler's seven steps, as chapter 5 frames modelling, each tied to one of the presets.
+
+The words are ours: a few lines on what the step is, the preset that sets it up, and which
+keys to press to see it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LessonStep:
+    title: str
+    explanation: str
+    preset: str  # engine.presets key this step starts from
+    keys: str  # what to press, once the step is set up
+
+
+STEPS: tuple[LessonStep, ...] = (
+    LessonStep(
+        "Collect data",
+        "Kepler had Brahe's observations; we have 11 readings of a thermometer whose unit we do "
+        "not know (t_u), each next to the temperature in Celsius (t_c). Nothing is learned yet: "
+        "the data is all there is.",
+        "start",
+        "Look at the dots in the Fit panel: 11 points, t_u across, t_c up.",
+    ),
+    LessonStep(
+        "Visualise it",
+        "Before choosing a model, look. The points rise together and lie close to a straight "
+        "line, with a little noise: the thermometer is cheap and we read it by eye.",
+        "start",
+        "Look at the Fit panel; l switches the loss axis to log scale for later.",
+    ),
+    LessonStep(
+        "Pick the simplest model",
+        "A line, t_c = w * t_u + b, starting from w = 1, b = 0. Its mean squared error over the "
+        "points is the loss: 1763.88 at the start. The gradient says how the loss changes as w "
+        "and b move.",
+        "start",
+        "g: the gradient three ways (finite differences, closed form, autograd). w: the loss landscape.",
+    ),
+    LessonStep(
+        "Split into training and validation",
+        "Keep some points back. The model learns from nine; the two it never sees tell us whether "
+        "it learned the relation or memorised the nine.",
+        "split",
+        "v changes how many points are held out; s draws a different split.",
+    ),
+    LessonStep(
+        "Fit over time",
+        "Start from the initial parameters and step downhill: each epoch moves w and b against "
+        "the gradient, scaled by the learning rate. On 0.1 * t_u the steps are balanced and the "
+        "loss falls to 2.93.",
+        "normalise",
+        "space trains (n: one epoch, , steps back). w shows the path on the landscape; k pins this run.",
+    ),
+    LessonStep(
+        "Validate",
+        "Train on the nine, then ask the two held-out points. A validation loss close to the "
+        "training loss (3.58 against 3.01 here) says the line generalises.",
+        "split",
+        "space trains; the Overfitting panel compares the two losses and their gap.",
+    ),
+    LessonStep(
+        "Be shocked",
+        "The same line and rate on the raw readings explode: the w-gradient is ~50 times the "
+        "b-gradient, so every step overshoots and the loss is inf at epoch 11. And a network with "
+        "too much freedom memorises: validation loss turns up while training loss still falls.",
+        "diverge",
+        "space trains until it diverges, then 1 2 3 offer fixes. p and 7: the overfitting network. a: forget to zero the gradients.",
+    ),
+)

@@ -1,0 +1,112 @@
+"""The gradient at the current parameters, three ways, side by side.
+
+A central finite difference (L(p + h) - L(p - h)) / 2h estimates each derivative by nudging
+one parameter; for the line the closed form mean(2 (w x + b - y) x), mean(2 (w x + b - y))
+gives it exactly; autograd is what the trainer uses. They agree to float32 rounding: the
+relative error column says how closely. `<` and `>` change the step h tenfold, which shows
+the finite difference's own trade-off (too big: curvature error; too small: rounding).
+"""
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from engine.gradcheck import GradientCheck
+
+DEFAULT_STEP = 1e-3
+STEPS = tuple(10.0 ** k for k in range(-7, 2))  # 1e-7 .. 10
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value == 0 or 1e-3 <= abs(value) < 1e6:
+        return f"{value:.4f}"
+    return f"{value:.4e}"
+
+
+def check_table(checks: list[GradientCheck]) -> Table:
+    has_closed_form = any(c.analytic is not None for c in checks)
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+    table.add_column("param", no_wrap=True)
+    table.add_column("finite diff.", justify="right", no_wrap=True)
+    if has_closed_form:
+        table.add_column("closed form", justify="right", no_wrap=True)
+    table.add_column("autograd", justify="right", no_wrap=True)
+    table.add_column("rel. error", justify="right", no_wrap=True)
+    for c in checks:
+        error = c.relative_error
+        style = "green" if error < 1e-4 else ("yellow" if error < 1e-2 else "red bold")
+        row = [c.name, number(c.finite_difference)]
+        if has_closed_form:
+            row.append(number(c.analytic))
+        row += [number(c.autograd), Text(f"{error:.1e}", style=style)]
+        table.add_row(*row)
+    return table
+
+
+class GradientCheckScreen(ModalScreen[None]):
+    """`run_check(step)` returns the checks at the current parameters and where that is
+    (e.g. "epoch 0: w = 1, b = 0, input raw"), read together (the app runs it
+    between two epochs, through the runner)."""
+
+    BINDINGS = [
+        Binding("less_than_sign", "step(-1)", "h ÷10", key_display="<"),
+        Binding("greater_than_sign", "step(1)", "h ×10", key_display=">"),
+        Binding("escape,g,q", "dismiss", "Close"),
+    ]
+
+    def __init__(self, run_check: Callable[[float], tuple[list[GradientCheck], str]]) -> None:
+        super().__init__()
+        self.run_check = run_check
+        self.where = ""
+        self.step = DEFAULT_STEP
+        self.checks: list[GradientCheck] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="gradcheck"):
+            yield Static("[b]The gradient three ways[/b]", id="gradcheck-title")
+            yield Static("", id="gradcheck-where", markup=False)
+            yield Static("", id="gradcheck-table")
+            yield Static("", id="gradcheck-note", markup=False)
+            yield Static("< > finite-difference step h ÷10 ×10   escape: close", id="gradcheck-keys")
+
+    def on_mount(self) -> None:
+        self.recompute()
+
+    def action_step(self, direction: int) -> None:
+        index = min(range(len(STEPS)), key=lambda i: abs(STEPS[i] - self.step))
+        self.step = STEPS[min(max(index + direction, 0), len(STEPS) - 1)]
+        self.recompute()
+
+    def recompute(self) -> None:
+        self.checks, self.where = self.run_check(self.step)
+        self.query_one("#gradcheck-where", Static).update(f"at {self.where}; finite-difference step h = {self.step:g}")
+        self.query_one("#gradcheck-table", Static).update(check_table(self.checks))
+        if any(c.analytic is not None for c in self.checks):
+            note = ("Closed form: dL/dw = mean(2(wx+b-y)x), dL/db = mean(2(wx+b-y)). "
+                    "Finite differences and the closed form are float64; autograd is the "
+                    "trainer's float32: the error is its rounding.")
+        else:
+            note = ("No closed form for this model: finite differences (float64) against "
+                    "autograd. Autograd gets every gradient in one backward pass; finite "
+                    "differences need two forward passes per parameter.")
+        self.query_one("#gradcheck-note", Static).update(note)
+
+    @property
+    def text(self) -> str:
+        """What the screen shows, as plain text (for tests)."""
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(check_table(self.checks))
+        where = self.query_one("#gradcheck-where", Static).content
+        note = self.query_one("#gradcheck-note", Static).content
+        return f"{where}\n{console.export_text()}\n{note}"

@@ -1,0 +1,130 @@
+"""The loss landscape of the line: where the run starts, where it goes, where the minimum is.
+
+The app's own keys keep working here (space, n, N, r, z, +/-, ...): the map follows the run.
+Arrow keys move the starting point (w0, b0) and run again from there; f fits the window to
+the path and the minimum again; i and O zoom in and out.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static
+
+from engine.landscape import line_minimum, window_around
+from engine.trainer import SettingError, Snapshot
+
+from .. import settings as lesson
+from ..widgets.landscape_map import LandscapeMap
+
+if TYPE_CHECKING:
+    from ..descent_path import DescentPath
+
+MOVE_FRACTION = 0.1  # an arrow key moves the start by this much of the window
+
+
+class LandscapeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("left", "move_start(-1, 0)", "w0 -", show=False),
+        Binding("right", "move_start(1, 0)", "w0 +", show=False),
+        Binding("down", "move_start(0, -1)", "b0 -", show=False),
+        Binding("up", "move_start(0, 1)", "b0 +", show=False),
+        Binding("f", "fit", "Fit", show=False),
+        Binding("i", "zoom(0.5)", "Zoom in", show=False),
+        Binding("O", "zoom(2)", "Zoom out", show=False),
+        Binding("escape,w", "dismiss", "Back", show=False),
+    ]
+
+    def __init__(self, path: "DescentPath", ascii_only: bool = False) -> None:
+        super().__init__()
+        self.path = path
+        self.ascii_only = ascii_only
+        self.window = None  # ((w_lo, w_hi), (b_lo, b_hi)); None: fit to the path
+        self.snapshot: Snapshot | None = None
+        self.data: tuple[np.ndarray, np.ndarray] | None = None
+        self._data_setup = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="landscape-head", markup=False)
+        yield LandscapeMap(id="landscape-map", ascii_only=self.ascii_only)
+        yield Static("← → w0  ↑ ↓ b0 (run again from there)  f fit  i/O zoom  z input  "
+                     "space n train  escape back", id="landscape-keys", markup=False)
+
+    def on_mount(self) -> None:
+        self.show(self.app.runner.latest)
+
+    # ------------------------------------------------------------------ showing
+    def show(self, s: Snapshot) -> None:
+        self.snapshot = s
+        head = self.query_one("#landscape-head", Static)
+        landscape = self.query_one(LandscapeMap)
+        if s.setup.model != "linear":
+            head.update("Loss landscape")
+            landscape.show_message(
+                f"The landscape is drawn for the line t_p = w x + b only: two parameters make a map.\n"
+                f"This run's model is {s.setup.model}. Press p for one of the line's presets, or m.")
+            return
+        x, y = self.training_data(s)
+        w_star, b_star, l_star = line_minimum(x, y)
+        start = (s.setup.init_w, s.setup.init_b)  # where this run started (the path may begin later)
+        points = self.path.points
+        window = self.window or window_around(np.vstack([[start], points]), (w_star, b_star, l_star))
+        landscape.show(x, y, window, points, start)
+        w, b = float(s.params["w"]), float(s.params["b"])
+        head.update(
+            f"Loss over (w, b), input {lesson.describe_input(s)}: ✕ minimum w={w_star:.4g} b={b_star:.4g} "
+            f"L={l_star:.4g}; ○ start ({start[0]:.3g}, {start[1]:.3g}); ● epoch {s.epoch}: "
+            f"w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}"
+            .translate(str.maketrans({"✕": "X", "○": "S", "●": "@"}) if self.ascii_only else {}))
+
+    def training_data(self, s: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+        """The inputs as the model sees them (after the input transform) and the targets."""
+        if self.data is None or self._data_setup != s.setup:
+            trainer = self.app.runner.trainer  # the points change only on a reset, on this thread
+            train = trainer.split.train
+            x = s.transform.apply(np.asarray(trainer.dataset.x, dtype=np.float64)[train])
+            self.data = (np.asarray(x, dtype=np.float64), np.asarray(trainer.dataset.y, dtype=np.float64)[train])
+            self._data_setup = s.setup
+        return self.data
+
+    @property
+    def text(self) -> str:
+        return f"{self.query_one('#landscape-head', Static).content}\n{self.query_one(LandscapeMap).text}"
+
+    # ------------------------------------------------------------------ keys
+    def current_window(self):
+        s = self.snapshot
+        x, y = self.training_data(s)
+        start = (s.setup.init_w, s.setup.init_b)
+        return self.window or window_around(np.vstack([[start], self.path.points]), line_minimum(x, y))
+
+    def action_move_start(self, dw: int, db: int) -> None:
+        s = self.app.runner.latest
+        if s.setup.model != "linear":
+            return
+        (w_lo, w_hi), (b_lo, b_hi) = self.current_window()
+        w0 = float(f"{s.setup.init_w + dw * MOVE_FRACTION * (w_hi - w_lo):.4g}")
+        b0 = float(f"{s.setup.init_b + db * MOVE_FRACTION * (b_hi - b_lo):.4g}")
+        self.window = ((w_lo, w_hi), (b_lo, b_hi))  # keep the view still while the start moves
+        try:
+            self.app.runner.reset(replace(s.setup, init_w=w0, init_b=b0))
+        except SettingError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.app.runner.play()
+        self.app.user_changed_something()
+
+    def action_fit(self) -> None:
+        self.window = None
+        self.show(self.app.runner.latest)
+
+    def action_zoom(self, factor: float) -> None:
+        (w_lo, w_hi), (b_lo, b_hi) = self.current_window()
+        wc, bc = (w_lo + w_hi) / 2, (b_lo + b_hi) / 2
+        ws, bs = (w_hi - w_lo) * factor / 2, (b_hi - b_lo) * factor / 2
+        self.window = ((wc - ws, wc + ws), (bc - bs, bc + bs))
+        self.show(self.app.runner.latest)

@@ -1,0 +1,41 @@
+"""Pick one of the chapter's experiments: each row is its title and what to look for."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from engine.presets import PRESETS, Preset
+
+
+def preset_prompt(number: int, p: Preset) -> Text:
+    text = Text()
+    text.append(f"{number}. {p.title}\n", style="bold")
+    text.append(p.story, style="dim")
+    return text
+
+
+class PresetPicker(ModalScreen[str | None]):
+    """Dismissed with the chosen preset's key, or None when cancelled."""
+
+    BINDINGS = [Binding("escape,p", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="presets"):
+            yield Static("[b]The chapter's experiments[/b]  (enter starts one over; escape cancels)",
+                         id="presets-title")
+            yield OptionList(*(Option(preset_prompt(i, p), id=p.key) for i, p in enumerate(PRESETS, 1)),
+                             id="presets-list")
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
