@@ -145,6 +145,28 @@ def test_the_app_gets_the_loaded_session(tmp_path, app_calls):
     assert trainer.epoch == 40 and trainer.setup.input_transform == "scale" and app_calls[-1]["fps"] == 5
 
 
+def test_the_app_gets_the_loaded_sessions_pinned_runs(tmp_path, app_calls, capsys):
+    import numpy as np
+
+    from engine.session import load_session, save_session
+
+    session_file = tmp_path / "run.json"
+    assert kepler("train", "--input-scale", "0.1", "--epochs", "5", "--save", session_file).returncode == 0
+    trainer, _ = load_session(session_file)
+    pinned = {"label": "lr 0.01", "epochs": np.arange(1.0, 4.0), "train_loss": np.array([3.0, 2.0, 1.0]),
+              "val_loss": None, "path": np.array([[1.0, 0.0], [1.5, -1.0]])}
+    save_session(trainer, session_file, [pinned])
+    assert cli.main(["--load", str(session_file)]) == 0
+    (ghost,) = app_calls[-1]["ghosts"]
+    assert ghost.label == "lr 0.01" and ghost.train_loss.tolist() == [3.0, 2.0, 1.0] and ghost.path.shape == (2, 2)
+
+    save_session(trainer, session_file, [{**pinned, "epochs": "three"}])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--load", str(session_file)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and "ghosts[0].epochs" in err
+
+
 def test_the_app_gets_a_setup_string_or_a_csv(lab_csv, app_calls):
     cli.main(["--setup", "lr=0.05,opt=adam,scale=std,model=poly:2,data=curve"])
     trainer = app_calls[-1]["trainer"]

@@ -32,6 +32,7 @@ from engine.trainer import Hyperparameters, SettingError, Setup, Snapshot, Train
 from . import settings as lesson
 from .chapter import CHAPTER_BINDINGS, ChapterFeatures
 from .data_sessions import DATA_BINDINGS, DataAndSessions
+from .ghosts import ghosts_from_saved
 from .messages import SettingChosen, SnapshotReady
 from .screens.help import HelpScreen
 from .screens.setting_dialog import SettingDialog
@@ -108,8 +109,10 @@ class KeplerApp(DataAndSessions, ChapterFeatures, App):
 
     def __init__(self, trainer: Trainer | None = None, *, runner_threaded: bool = True, fps: float = 10.0,
                  low_bandwidth: bool = False, ascii_plots: bool = False, start_running: bool = False,
-                 speed: float | None = lesson.DEFAULT_SPEED) -> None:
+                 speed: float | None = lesson.DEFAULT_SPEED, ghosts: Iterable = ()) -> None:
         super().__init__()
+        # Pinned runs to draw from the start (a loaded session's): Ghosts, or as a session holds them.
+        self.initial_ghosts = ghosts_from_saved(ghosts)
         self.fps = min(fps, LOW_BANDWIDTH_FPS) if low_bandwidth else fps
         self.low_bandwidth = low_bandwidth
         self.ascii_plots = ascii_plots
@@ -151,6 +154,8 @@ class KeplerApp(DataAndSessions, ChapterFeatures, App):
         self.main_screen.query_one("#divergence").border_title = "Diverged"
         self.main_screen.query_one(HyperPanel).focus()
         self.load_fit_data()
+        if self.initial_ghosts:
+            self.pinned_ghosts = self.initial_ghosts
         self._stop_listening = self.runner.add_listener(self.snapshot_from_worker)
         self.theme_changed_signal.subscribe(self, lambda _theme: self.redraw_all())
         self.show_snapshot(self.runner.latest)
@@ -464,25 +469,26 @@ class KeplerApp(DataAndSessions, ChapterFeatures, App):
 
 
 KEY_NAMES = {"plus": "+", "equals_sign": "=", "minus": "-", "asterisk": "*", "slash": "/",
-             "left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?"}
+             "left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?", "comma": ","}
 
 
 def key_label(keys: str) -> str:
-    """'plus,equals_sign' -> '+ =': a binding's keys as they are printed on the keyboard."""
-    return " ".join(KEY_NAMES.get(key, key) for key in keys.split(","))
+    """'backspace,comma' -> 'backspace or ,': a binding's keys as they are printed on the keyboard."""
+    return " or ".join(KEY_NAMES.get(key, key) for key in keys.split(","))
 
 
 def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bool = False,
             ascii_plots: bool = False, speed: float | None = None, start_running: bool = False,
-            open_lesson: bool = False) -> int:
+            open_lesson: bool = False, ghosts: Iterable = ()) -> int:
     """Run the trainer screen until the user quits; returns the exit code.
 
     `speed` is `kepler --speed`: None for the teaching pace (DEFAULT_SPEED epochs per
     second), 0 (or less) for as fast as the machine goes, else that many epochs per second.
+    `ghosts`: pinned runs to draw from the start, as `load_session` returns them.
     """
     epochs_per_second = lesson.DEFAULT_SPEED if speed is None else (speed if speed > 0 else None)
     app = KeplerApp(trainer, fps=fps, low_bandwidth=low_bandwidth, ascii_plots=ascii_plots,
-                    speed=epochs_per_second, start_running=start_running)
+                    speed=epochs_per_second, start_running=start_running, ghosts=ghosts)
     app.open_lesson = open_lesson  # `kepler --lesson`: the seven steps come up first
     app.run()
     return app.return_code or 0

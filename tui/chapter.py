@@ -162,13 +162,27 @@ class ChapterFeatures:
             self.notify("Nothing to pin yet: train a few epochs first.", severity="warning", timeout=3)
             return
         label = f"{s.setup.model}, {lesson.describe_input(s)}, {lesson.describe_optimizer(s)} lr {s.hyper.learning_rate:g}"
-        ghost = Ghost(label, h.epochs.astype(np.float64), h.train_loss.astype(np.float64))
-        plot = self.main_screen.query_one(LossPlot)
-        plot.set_ghosts((plot.ghosts + (ghost,))[-MAX_GHOSTS:])
-        self.notify(f"Pinned: {label} ({len(plot.ghosts)} pinned; K clears them).", title="Ghost", timeout=4)
+        val = h.val_loss.astype(np.float64) if np.isfinite(h.val_loss).any() else None
+        # The path on the landscape, if this run is the line the descent path follows.
+        path = self.descent_path.points.copy() if s.setup == self.descent_path.setup and s.setup.model == "linear" else None
+        ghost = Ghost(label, h.epochs.astype(np.float64), h.train_loss.astype(np.float64), val,
+                      path if path is not None and len(path) else None)
+        self.pinned_ghosts = (self.pinned_ghosts + (ghost,))[-MAX_GHOSTS:]
+        self.notify(f"Pinned: {label} ({len(self.pinned_ghosts)} pinned; K clears them).", title="Ghost", timeout=4)
 
     def action_clear_ghosts(self) -> None:
-        self.main_screen.query_one(LossPlot).set_ghosts(())
+        self.pinned_ghosts = ()
+
+    @property
+    def pinned_ghosts(self) -> tuple[Ghost, ...]:
+        """The pinned earlier runs (the loss plot draws them; the landscape draws their paths)."""
+        return self.main_screen.query_one(LossPlot).ghosts
+
+    @pinned_ghosts.setter
+    def pinned_ghosts(self, ghosts: Iterable[Ghost]) -> None:
+        self.main_screen.query_one(LossPlot).set_ghosts(tuple(ghosts))
+        if isinstance(self.screen, LandscapeScreen):
+            self.screen.show(self.runner.latest)
 
     # ------------------------------------------------------------------ stepping back
     def action_rewind(self) -> None:

@@ -268,14 +268,19 @@ def _overlay(setup, hyper, args):
 
 
 def _app(args, parser) -> int:
-    trainer, _ghosts, _ = _trainer(args, "kepler", parser)
-    # The session's ghosts stay here until run_app takes them (it takes trainer= today).
+    trainer, saved_ghosts, _ = _trainer(args, "kepler", parser)
     if args.fps <= 0:
         parser.exit(EXIT_USAGE, f"kepler: error: --fps must be positive (got {args.fps:g})\n")
+    from engine.session import SessionError
     from tui.app import run_app  # textual is imported only for the app
+    from tui.ghosts import ghosts_from_saved
 
+    try:  # the session's pinned runs, checked before the app starts
+        ghosts = ghosts_from_saved(saved_ghosts, args.load or "session")
+    except SessionError as exc:
+        parser.exit(EXIT_USAGE, f"kepler: error: {exc}\n")
     return run_app(trainer=trainer, fps=args.fps, low_bandwidth=args.low_bandwidth, ascii_plots=args.ascii,
-                   speed=args.speed, open_lesson=args.lesson)
+                   speed=args.speed, open_lesson=args.lesson, ghosts=ghosts)
 
 
 # ---------------------------------------------------------------------- headless

@@ -21,6 +21,7 @@ from engine import session as sessions
 from engine.setup_string import format_setup_string, parse_setup_string
 from engine.trainer import SettingError, Setup
 
+from .ghosts import ghost_to_saved, ghosts_from_saved
 from .screens.file_dialogs import DatasetPicker, OpenCsvDialog, TextDialog
 from .screens.point_editor import PointEditor
 from .widgets.fit_plot import FitPlot
@@ -156,25 +157,28 @@ class DataAndSessions:
     def action_save_session(self) -> None:
         def apply(path: str) -> str | None:
             try:
-                written = self.runner.call(lambda t: sessions.save_session(t, path or SESSION_FILE))
+                saved_ghosts = [ghost_to_saved(g) for g in self.pinned_ghosts]
+                written = self.runner.call(lambda t: sessions.save_session(t, path or SESSION_FILE, saved_ghosts))
             except sessions.SessionError as exc:
                 return str(exc)
             self.notify(f"Saved to {written} (ctrl+l loads it)", title="Session saved", timeout=4, markup=False)
             return None
 
         self.push_screen(TextDialog("Save the session", SESSION_FILE,
-                                    "a JSON file: the settings, the data, the parameters and the history", apply))
+                                    "a JSON file: the settings, the data, the parameters, the history and the pinned runs", apply))
 
     def action_load_session(self) -> None:
         def apply(path: str) -> str | None:
             try:
-                loaded, _ghosts = sessions.load_session(path or SESSION_FILE)
+                loaded, saved_ghosts = sessions.load_session(path or SESSION_FILE)
+                ghosts = ghosts_from_saved(saved_ghosts, path or SESSION_FILE)
             except sessions.SessionError as exc:
                 return str(exc)
             runner = self.runner
             runner.pause()
             runner.call(lambda t: t.take_over(loaded))
             self.load_fit_data()
+            self.pinned_ghosts = ghosts  # the file's pinned runs replace the ones on screen
             self.notify(f"{path}: epoch {loaded.epoch:,}; space continues it", title="Session loaded",
                         timeout=4, markup=False)
             self.user_changed_something()

@@ -1,4 +1,5 @@
-"""The chapter tools' screens, frozen at 80x24 (see test_snapshots.py for updating them)."""
+"""The chapter tools' screens, frozen at 80x24; the landscape and the lesson also at 120x40
+(see test_snapshots.py for updating them)."""
 from __future__ import annotations
 
 from engine.trainer import Hyperparameters, Setup
@@ -38,3 +39,31 @@ def test_pinned_ghost_on_the_loss_plot_at_80x24(snap_compare):
 
 def test_lesson_step_five_at_80x24(snap_compare):
     assert snap_compare(make_app(pretrain=300), terminal_size=(80, 24), press=["c", "5"])
+
+
+def test_landscape_at_120x40(snap_compare):
+    app = make_app(Setup(), Hyperparameters(learning_rate=1e-4), pretrain=100)
+    assert snap_compare(app, terminal_size=(120, 40), press=["w"])
+
+
+def test_landscape_with_a_pinned_path_at_120x40(snap_compare):
+    app = make_app(Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-2))
+
+    async def pin_then_slower(pilot):
+        for _ in range(10):
+            await pilot.press("n")  # a snapshot per epoch: a path with some points
+        await pilot.press("w", "N", "N", "k", "slash", "slash", "r")
+        for _ in range(10):
+            await pilot.press("n")
+        pilot.app.clear_notifications()  # the toasts would cover the map
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=pin_then_slower)
+
+
+def test_lesson_steps_at_120x40(snap_compare):
+    assert snap_compare(make_app(pretrain=300), terminal_size=(120, 40), press=["c"])
+
+
+def test_lesson_step_five_at_120x40(snap_compare):
+    assert snap_compare(make_app(pretrain=300), terminal_size=(120, 40), press=["c", "5"])

@@ -72,14 +72,16 @@ class LandscapeScreen(Screen[None]):
         w_star, b_star, l_star = line_minimum(x, y)
         start = (s.setup.init_w, s.setup.init_b)  # where this run started (the path may begin later)
         points = self.path.points
-        window = self.window or window_around(np.vstack([[start], points]), (w_star, b_star, l_star))
-        landscape.show(x, y, window, points, start)
+        ghost_paths = self.ghost_paths()
+        window = self.window or window_around(np.vstack([[start], points, *ghost_paths]), (w_star, b_star, l_star))
+        landscape.show(x, y, window, points, start, ghost_paths)
         w, b = float(s.params["w"]), float(s.params["b"])
-        head.update(
-            f"Loss over (w, b), input {lesson.describe_input(s)}: ✕ minimum w={w_star:.4g} b={b_star:.4g} "
-            f"L={l_star:.4g}; ○ start ({start[0]:.3g}, {start[1]:.3g}); ● epoch {s.epoch}: "
-            f"w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}"
-            .translate(str.maketrans({"✕": "X", "○": "S", "●": "@"}) if self.ascii_only else {}))
+        heading = (f"Loss over (w, b), input {lesson.describe_input(s)}: ✕ minimum w={w_star:.4g} b={b_star:.4g} "
+                   f"L={l_star:.4g}; ○ start ({start[0]:.3g}, {start[1]:.3g}); ● epoch {s.epoch}: "
+                   f"w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}")
+        if ghost_paths:
+            heading += f"; ∘ {len(ghost_paths)} pinned"
+        head.update(heading.translate(str.maketrans({"✕": "X", "○": "S", "●": "@", "∘": "~"}) if self.ascii_only else {}))
 
     def training_data(self, s: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         """The inputs as the model sees them (after the input transform) and the targets."""
@@ -100,7 +102,12 @@ class LandscapeScreen(Screen[None]):
         s = self.snapshot
         x, y = self.training_data(s)
         start = (s.setup.init_w, s.setup.init_b)
-        return self.window or window_around(np.vstack([[start], self.path.points]), line_minimum(x, y))
+        return self.window or window_around(np.vstack([[start], self.path.points, *self.ghost_paths()]),
+                                            line_minimum(x, y))
+
+    def ghost_paths(self) -> list[np.ndarray]:
+        """The (w, b) paths of the pinned runs (drawn dimmed; "f" fits them in too)."""
+        return [g.path for g in self.app.pinned_ghosts if g.path is not None]
 
     def action_move_start(self, dw: int, db: int) -> None:
         s = self.app.runner.latest

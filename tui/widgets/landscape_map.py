@@ -37,7 +37,8 @@ def axis_label(value: float) -> str:
 
 class LandscapeMap(Widget):
     """Shows `x`, `y` (the inputs the model sees and the targets) as a loss map over the
-    window `w_range` x `b_range`, with `path` (n x 2, (w, b)) and the run's `start` on it."""
+    window `w_range` x `b_range`, with `path` (n x 2, (w, b)) and the run's `start` on it, over
+    the dimmed paths of pinned runs."""
 
     DEFAULT_CSS = "LandscapeMap { height: 1fr; text-wrap: nowrap; text-overflow: clip; }"
 
@@ -49,15 +50,19 @@ class LandscapeMap(Widget):
         self.window = ((0.0, 1.0), (0.0, 1.0))
         self.path = np.zeros((0, 2))
         self.start = (1.0, 0.0)
+        self.ghost_paths: list[np.ndarray] = []
         self.lines: list[Text] = []
 
     def show_message(self, message: str) -> None:
         self.message = message
         self.refresh()
 
-    def show(self, x: np.ndarray, y: np.ndarray, window, path: np.ndarray, start: tuple[float, float]) -> None:
+    def show(self, x: np.ndarray, y: np.ndarray, window, path: np.ndarray, start: tuple[float, float],
+             ghost_paths: list[np.ndarray] = ()) -> None:
+        """`ghost_paths`: the paths of pinned earlier runs, drawn dimmed under this one's."""
         self.message = None
         self.x, self.y, self.window, self.path, self.start = x, y, window, path, start
+        self.ghost_paths = list(ghost_paths)
         self.refresh()
 
     @property
@@ -92,6 +97,9 @@ class LandscapeMap(Widget):
                 cells[r][c] = (char, style)
 
         plain = self.ascii_only
+        for ghost in self.ghost_paths:  # a character of their own, not a shade: dimmed, under this run
+            for w, b in ghost:
+                put(w, b, "~" if plain else "∘", "dim $primary")
         for w, b in self.path[:-1]:
             put(w, b, "o" if plain else "•", "bold $primary")
         put(w_star, b_star, "X" if plain else "✕", "bold $success")

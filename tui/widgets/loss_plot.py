@@ -38,11 +38,19 @@ def bin_last(epochs: np.ndarray, values: np.ndarray, x_max: float, bins: int) ->
 
 @dataclass(frozen=True)
 class Ghost:
-    """An earlier run's training loss, pinned to compare the next run against."""
+    """An earlier run's training loss, pinned to compare the next run against (with its
+    validation loss, if it had a split, and its (w, b) path on the landscape, if a line)."""
 
     label: str
     epochs: np.ndarray
     train_loss: np.ndarray
+    val_loss: np.ndarray | None = None
+    path: np.ndarray | None = None  # [n, 2] of (w, b), oldest first
+
+
+def ghost_curves(ghost: Ghost) -> list[np.ndarray]:
+    """A pinned run's loss curves: training, and validation if it had a split."""
+    return [ghost.train_loss] if ghost.val_loss is None else [ghost.train_loss, ghost.val_loss]
 
 
 class LossPlot(Plot):
@@ -129,7 +137,7 @@ class LossPlot(Plot):
             curves.append((x, self.to_axis(y)))
         # The y range comes from every finite loss, not just the plotted ones, so the axis
         # does not move when the binning changes.
-        every = self.to_axis(np.concatenate([train, val] + [g.train_loss for g in self.ghosts]))
+        every = self.to_axis(np.concatenate([train, val] + [c for g in self.ghosts for c in ghost_curves(g)]))
         every = every[np.isfinite(every)]
         low, high, ticks, labels = self.y_axis(every, height)
         x_ticks = nice_ticks(0, x_max, max(3, (width - 8) // 10))
@@ -153,11 +161,12 @@ class LossPlot(Plot):
             figure.draw(figure.text(at, high, label, alignment=align))
         # Ghosts under everything, dimmed, as dots: the live run is drawn over them.
         for ghost in self.ghosts:
-            finite = np.isfinite(ghost.train_loss)
-            x, y = bin_last(ghost.epochs[finite], ghost.train_loss[finite], x_max, bins)
-            if x.size:
-                marker = self.marker(self.line_symbol("·", "."), "text-muted", (120, 120, 120))
-                figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
+            for values in ghost_curves(ghost):  # train loss, then validation loss if it had a split
+                finite = np.isfinite(values)
+                x, y = bin_last(ghost.epochs[finite], values[finite], x_max, bins)
+                if x.size:
+                    marker = self.marker(self.line_symbol("·", "."), "text-muted", (120, 120, 120))
+                    figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
         symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
         colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
         for (x, y), symbol, (variable, fallback) in zip(reversed(curves), reversed(symbols), reversed(colours)):
