@@ -30,7 +30,7 @@ from .screens.landscape import LandscapeScreen
 from .screens.lesson import LessonScreen
 from .screens.preset_picker import PresetPicker
 from .widgets.lesson_note import LessonNote
-from .widgets.loss_plot import Ghost, LossPlot
+from .widgets.loss_plot import Ghost, LossPlot, loss_surface
 
 MAX_GHOSTS = 5
 
@@ -165,8 +165,9 @@ class ChapterFeatures:
         val = h.val_loss.astype(np.float64) if np.isfinite(h.val_loss).any() else None
         # The path on the landscape, if this run is the line the descent path follows.
         path = self.descent_path.points.copy() if s.setup == self.descent_path.setup and s.setup.model == "linear" else None
+        has_path = path is not None and len(path)
         ghost = Ghost(label, h.epochs.astype(np.float64), h.train_loss.astype(np.float64), val,
-                      path if path is not None and len(path) else None)
+                      path if has_path else None, loss_surface(s) if has_path else None)
         self.pinned_ghosts = (self.pinned_ghosts + (ghost,))[-MAX_GHOSTS:]
         self.notify(f"Pinned: {label} ({len(self.pinned_ghosts)} pinned; K clears them).", title="Ghost", timeout=4)
 

@@ -12,14 +12,15 @@ from engine.session import SessionError
 
 from .widgets.loss_plot import Ghost
 
-FIELDS = ("label", "epochs", "train_loss", "val_loss", "path")
+FIELDS = ("label", "epochs", "train_loss", "val_loss", "path", "surface")
 
 
 def ghost_to_saved(ghost: Ghost) -> dict:
     return {"label": ghost.label, "epochs": np.asarray(ghost.epochs, dtype=np.float64),
             "train_loss": np.asarray(ghost.train_loss, dtype=np.float64),
             "val_loss": None if ghost.val_loss is None else np.asarray(ghost.val_loss, dtype=np.float64),
-            "path": None if ghost.path is None else np.asarray(ghost.path, dtype=np.float64).reshape(-1, 2)}
+            "path": None if ghost.path is None else np.asarray(ghost.path, dtype=np.float64).reshape(-1, 2),
+            "surface": ghost.surface}
 
 
 def ghosts_from_saved(saved, where: str = "session") -> tuple[Ghost, ...]:
@@ -48,7 +49,10 @@ def ghosts_from_saved(saved, where: str = "session") -> tuple[Ghost, ...]:
             if not isinstance(path, np.ndarray) or path.ndim != 2 or path.shape[1] != 2 or path.dtype.kind != "f":
                 raise SessionError(f"{where}: field '{field}.path' should be an array of (w, b) pairs, or null")
             path = path.astype(np.float64)
-        ghosts.append(Ghost(g["label"], epochs, train, val, path))
+        surface = g.get("surface")
+        if surface is not None and not isinstance(surface, str):
+            raise SessionError(f"{where}: field '{field}.surface' should be a string, or null")
+        ghosts.append(Ghost(g["label"], epochs, train, val, path, surface))
     return tuple(ghosts)
 
 

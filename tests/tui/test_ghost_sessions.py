@@ -141,3 +141,25 @@ async def test_a_pinned_runs_validation_curve_is_drawn_too():
         app.pinned_ghosts = [Ghost(ghost.label, ghost.epochs, ghost.train_loss)]  # the same, train loss only
         await pilot.pause()
         assert with_val > plot.text.count("·") > 0
+
+
+async def test_a_pinned_path_is_only_drawn_on_the_surface_it_descended():
+    app = raw_line_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("N", "N", "k")  # pinned on raw readings
+        assert app.pinned_ghosts[0].surface is not None
+        await pilot.press("z")  # normalised input: another loss surface
+        await pilot.press("n", "w")
+        await pilot.pause()
+        assert "pinned" not in app.screen.text.splitlines()[0]
+        assert app.screen.ghost_paths() == []
+        await pilot.press("escape")
+        for _ in range(3):  # z cycles the input transforms: back round to raw readings
+            if app.runner.latest.transform.kind == "none":
+                break
+            await pilot.press("z")
+        assert app.runner.latest.transform.kind == "none"
+        await pilot.press("n", "w")
+        await pilot.pause()
+        assert len(app.screen.ghost_paths()) == 1
+        assert "∘ 1 pinned" in app.screen.text.splitlines()[0]

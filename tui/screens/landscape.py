@@ -20,6 +20,7 @@ from engine.trainer import SettingError, Snapshot
 
 from .. import settings as lesson
 from ..widgets.landscape_map import LandscapeMap
+from ..widgets.loss_plot import loss_surface
 
 if TYPE_CHECKING:
     from ..descent_path import DescentPath
@@ -106,8 +107,12 @@ class LandscapeScreen(Screen[None]):
                                             line_minimum(x, y))
 
     def ghost_paths(self) -> list[np.ndarray]:
-        """The (w, b) paths of the pinned runs (drawn dimmed; "f" fits them in too)."""
-        return [g.path for g in self.app.pinned_ghosts if g.path is not None]
+        """The (w, b) paths of the pinned runs on this same loss surface (drawn dimmed; "f"
+        fits them in too). A run on other data or another input scaling descended a different
+        surface, so its points would mean nothing here."""
+        surface = loss_surface(self.app.runner.latest)
+        return [g.path for g in self.app.pinned_ghosts
+                if g.path is not None and (g.surface is None or g.surface == surface)]
 
     def action_move_start(self, dw: int, db: int) -> None:
         s = self.app.runner.latest

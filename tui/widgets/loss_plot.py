@@ -46,6 +46,16 @@ class Ghost:
     train_loss: np.ndarray
     val_loss: np.ndarray | None = None
     path: np.ndarray | None = None  # [n, 2] of (w, b), oldest first
+    # Which loss surface the path lies on (data and input transform): a path is only
+    # meaningful on the landscape of the same data fed the same way.
+    surface: str | None = None
+
+
+def loss_surface(snapshot) -> str:
+    """A name for the (w, b) loss surface a line run descends: its data, columns, split and input."""
+    s = snapshot.setup
+    split = (s.val_fraction, s.split_seed, s.train_indices, s.val_indices)
+    return f"{s.dataset}|{s.x_column}|{s.y_column}|{split}|{snapshot.transform.describe()}"
 
 
 def ghost_curves(ghost: Ghost) -> list[np.ndarray]:
