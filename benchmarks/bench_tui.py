@@ -143,7 +143,6 @@ def latency_and_throughput(args: list[str], cols: int, rows: int, presses: int, 
             before = app.learning_rate()
             key = "-" if i % 2 == 0 else "+"
             app.send(key)
-            sent = time.perf_counter()
             waited = app.wait_for(lambda t: app.learning_rate() != before, timeout=2.0)
             latencies.append(waited if waited is not None else 2.0)
             pause_until = time.perf_counter() + 0.1

@@ -43,7 +43,6 @@ class BackgroundTrainer:
         self._threaded = threaded
         self._thread: threading.Thread | None = None
         self._latest = self.trainer.snapshot()
-        self._changed = threading.Event()
         self._waiting = 0  # commands waiting for the lock (the worker lets them in first)
         self._waiting_lock = threading.Lock()
 
@@ -123,7 +122,7 @@ class BackgroundTrainer:
             self._running = True
             self._set_state("running")
             self._kick()
-        self._publish(force=True)
+        self._publish()
 
     start = resume = play
 
@@ -133,7 +132,7 @@ class BackgroundTrainer:
             self._pending = 0
             if self.trainer.state == "running":
                 self._set_state("paused")
-        self._publish(force=True)
+        self._publish()
 
     def toggle(self) -> None:
         self.pause() if self._running else self.play()
@@ -159,7 +158,7 @@ class BackgroundTrainer:
         """Steer the run between two epochs; raises SettingError for a bad value."""
         with self._command():
             hyper = self.trainer.set_hyperparameters(**changes)
-        self._publish(force=True)
+        self._publish()
         return hyper
 
     def reset(self, setup: Setup | None = None, dataset=None, **setup_changes) -> None:
@@ -172,21 +171,21 @@ class BackgroundTrainer:
             self._running = False
             self._pending = 0
             self.trainer.reset(new_setup, dataset=dataset) if (new_setup or dataset) else self.trainer.reset()
-        self._publish(force=True)
+        self._publish()
 
     def rewind(self, epochs: int = 1) -> int:
         with self._command():
             self._running = False
             self._pending = 0
             epoch = self.trainer.rewind(epochs)
-        self._publish(force=True)
+        self._publish()
         return epoch
 
     def call(self, fn: Callable[[Trainer], object]):
         """Run `fn(trainer)` between two epochs and publish the result's effect."""
         with self._command():
             result = fn(self.trainer)
-        self._publish(force=True)
+        self._publish()
         return result
 
     def close(self) -> None:
@@ -234,7 +233,7 @@ class BackgroundTrainer:
             self.trainer.state = "paused"
         elif self.trainer.state == "ready" and self.trainer.epoch:
             self.trainer.state = "paused"
-        self._publish(force=True)
+        self._publish()
 
     def _loop(self) -> None:
         interval = 1.0 / self._snapshot_rate if self._snapshot_rate else 0.0
@@ -290,7 +289,7 @@ class BackgroundTrainer:
                 else:
                     time.sleep(0)  # let the UI thread have the interpreter
 
-    def _publish(self, force: bool = False) -> None:
+    def _publish(self) -> None:
         with self._command():
             self._deliver(self.trainer.snapshot())  # in order with the worker's (see _loop)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -348,7 +348,7 @@ class Trainer:
             return InputTransform("standardize", float(np.mean(x_train)), 1.0 / std if std > 0 else 1.0)
         return InputTransform()
 
-    def _make_optimizer(self, state_from: Optimizer | None = None, params: list | None = None) -> Optimizer:
+    def _make_optimizer(self, params: list | None = None) -> Optimizer:
         h = self.hyper
         params = self._params if params is None else params
         if h.optimizer == "adam":

@@ -8,7 +8,7 @@ import pytest
 from engine.gradcheck import check_gradients
 from engine.landscape import grid, line_loss, line_minimum, window_around
 from engine.presets import PRESETS, preset
-from engine.trainer import Hyperparameters, Setup, Trainer
+from engine.trainer import Setup, Trainer
 
 
 def run(p):

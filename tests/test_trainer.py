@@ -275,11 +275,15 @@ def test_speed_limit_is_respected():
     runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000)),
                                epochs_per_second=40)
     try:
+        started = time.monotonic()
         runner.play()
         time.sleep(0.5)
         runner.pause()
+        elapsed = time.monotonic() - started
         runner.wait_idle(5)
-        assert 5 <= runner.trainer.epoch <= 40  # ~20 expected; generous for a loaded machine
+        # A limit is a ceiling: never more than 40/s (plus the first epoch); a loaded machine
+        # may run fewer, so only "it ran at all" is asserted from below.
+        assert 1 <= runner.trainer.epoch <= 40 * elapsed + 2
     finally:
         runner.close()
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from tui.widgets.loss_plot import LossPlot
 
-from pilot_helpers import make_app, notifications
+from pilot_helpers import notifications
 
 
 async def test_k_pins_the_run_and_the_ghost_stays_through_a_new_run(app):

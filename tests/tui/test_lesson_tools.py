@@ -133,7 +133,6 @@ async def test_a_lets_gradients_accumulate_and_says_why_training_goes_wrong(app)
         assert app.runner.latest.hyper.zero_grad is False
         assert note.display and "sum of all past gradients" in note.message
         await pilot.press("n", "n")
-        g2 = app.runner.latest.grads
         await pilot.press("a")
         assert app.runner.latest.hyper.zero_grad is True and not note.display
         assert app.runner.latest.epoch == 2  # the run continues
@@ -154,7 +153,6 @@ async def test_accumulated_gradients_are_the_sum_of_past_ones(app):
 async def test_comma_steps_back_one_epoch_and_n_continues_from_there(app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n", "n", "n")
-        at_two = None
         await pilot.press("comma")
         s = app.runner.latest
         assert s.epoch == 2 and s.history.total_epochs == 2

@@ -18,27 +18,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-
-class _Dialog(ModalScreen[bool]):
-    """Dismissed with True once the text was applied, False when cancelled."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def show_error(self, error: str) -> None:
-        message = self.query_one("#dialog-error", Static)
-        message.update(error)
-        message.add_class("-shown")
-
-    @on(Input.Changed)
-    def typing(self, event: Input.Changed) -> None:
-        event.stop()
-        self.query_one("#dialog-error", Static).remove_class("-shown")
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
+from .setting_dialog import Dialog
 
 
-class TextDialog(_Dialog):
+class TextDialog(Dialog):
     """One line to type: a file name, a setup string."""
 
     def __init__(self, title: str, current: str, hint: str, apply: Callable[[str], str | None]) -> None:
@@ -66,7 +49,7 @@ class TextDialog(_Dialog):
             self.show_error(error)
 
 
-class OpenCsvDialog(_Dialog):
+class OpenCsvDialog(Dialog):
     """A CSV file's path, and optionally which columns are x and y (by name or position from
     1); the columns the file offers are listed as soon as the path reads as a table."""
 

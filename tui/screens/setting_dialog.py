@@ -12,10 +12,28 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 
-class SettingDialog(ModalScreen[bool]):
-    """Dismissed with True once a value was applied, False when cancelled."""
+class Dialog(ModalScreen[bool]):
+    """A typed-value dialog: dismissed with True once the text was applied, False when
+    cancelled; an error stays shown until the user types again."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def show_error(self, error: str) -> None:
+        message = self.query_one("#dialog-error", Static)
+        message.update(error)
+        message.add_class("-shown")
+
+    @on(Input.Changed)
+    def typing(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_one("#dialog-error", Static).remove_class("-shown")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class SettingDialog(Dialog):
+    """One setting's value, typed."""
 
     def __init__(self, label: str, current: str, hint: str, apply: Callable[[str], str | None],
                  restarts: bool = False) -> None:
@@ -42,14 +60,4 @@ class SettingDialog(ModalScreen[bool]):
         if error is None:
             self.dismiss(True)
             return
-        message = self.query_one("#dialog-error", Static)
-        message.update(error)
-        message.add_class("-shown")
-
-    @on(Input.Changed)
-    def typing(self, event: Input.Changed) -> None:
-        event.stop()
-        self.query_one("#dialog-error", Static).remove_class("-shown")
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.show_error(error)
