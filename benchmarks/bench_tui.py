@@ -160,7 +160,7 @@ def latency_and_throughput(args: list[str], cols: int, rows: int, presses: int, 
 def headless_throughput(seconds: float) -> float:
     """Epochs per second of the same training without the UI (what `kepler train` runs)."""
     sys.path.insert(0, str(ROOT))
-    from engine.trainer import Hyperparameters, Setup, Trainer
+    from engine.training.trainer import Hyperparameters, Setup, Trainer
 
     trainer = Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000))
     trainer.train(2000)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.session import load_session
+from engine.training.session import load_session
 from tui import cli
 
 BAD = Path(__file__).parent / "bad_csv"
@@ -148,7 +148,7 @@ def test_the_app_gets_the_loaded_session(tmp_path, app_calls):
 def test_the_app_gets_the_loaded_sessions_pinned_runs(tmp_path, app_calls, capsys):
     import numpy as np
 
-    from engine.session import load_session, save_session
+    from engine.training.session import load_session, save_session
 
     session_file = tmp_path / "run.json"
     assert kepler("train", "--input-scale", "0.1", "--epochs", "5", "--save", session_file).returncode == 0

@@ -14,8 +14,8 @@ import pytest
 
 import data.loader as loader
 from data import DataError, Dataset, builtin_names, file_reference, is_file_reference, load_builtin, load_csv
-from engine.setup_string import parse_setup_string
-from engine.trainer import Hyperparameters, SettingError, Setup, Trainer
+from engine.training.setup_string import parse_setup_string
+from engine.training.trainer import Hyperparameters, SettingError, Setup, Trainer
 
 BAD = Path(__file__).parent / "bad_csv"
 

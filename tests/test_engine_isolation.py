@@ -1,7 +1,10 @@
-"""The engine and the datasets never import the UI: they run headless, in scripts and in the
-trainer's thread, and `import engine as torch` stays as light as numpy.
+"""Layering, checked in fresh interpreters (this test process may already have imported
+everything):
 
-Checked in a fresh interpreter, since this test process may already have imported the UI.
+- the autograd library (`import engine as torch`) loads nothing of the training
+  application (`engine.training`, `engine.lesson`) nor the datasets (`data`);
+- the engine, the training application and the datasets never import the UI: they run
+  headless, in scripts and in the trainer's thread.
 """
 from __future__ import annotations
 
@@ -10,21 +13,32 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 UI_MODULES = ("textual", "rich", "plotext")
 
-PROBE = f"""
-import json, sys
-import engine, engine.nn, engine.optim, data
-loaded = sorted({{name.split('.')[0] for name in sys.modules}} & set({list(UI_MODULES)!r}))
-print(json.dumps(loaded))
-"""
 
-
-def test_engine_and_data_import_without_the_ui():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
-    )
+def loaded_after(imports: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `imports`."""
+    probe = f"import json, sys\n{imports}\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=60)
     assert result.returncode == 0, result.stderr
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    assert loaded == [], f"importing engine/data pulled in UI libraries: {loaded}"
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_the_autograd_library_loads_nothing_of_the_training_application():
+    loaded = loaded_after("import engine, engine.nn, engine.optim, engine.nn.functional")
+    application = sorted(name for name in loaded
+                         if name.startswith(("engine.training", "engine.lesson")) or name.split(".")[0] == "data")
+    assert application == [], f"the autograd library pulled in: {application}"
+
+
+@pytest.mark.parametrize("imports", [
+    "import engine.training.trainer, engine.training.runner, engine.training.session, engine.training.setup_string",
+    "import engine.lesson.presets, engine.lesson.landscape, engine.lesson.gradcheck, data",
+])
+def test_the_engine_and_data_import_without_the_ui(imports):
+    ui = sorted({name.split(".")[0] for name in loaded_after(imports)} & set(UI_MODULES))
+    assert ui == [], f"{imports} pulled in UI libraries: {ui}"

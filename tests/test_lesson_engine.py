@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.gradcheck import check_gradients
-from engine.landscape import grid, line_loss, line_minimum, window_around
-from engine.presets import PRESETS, preset
-from engine.trainer import Setup, Trainer
+from engine.lesson.gradcheck import check_gradients
+from engine.lesson.landscape import grid, line_loss, line_minimum, window_around
+from engine.lesson.presets import PRESETS, preset
+from engine.training.trainer import Setup, Trainer
 
 
 def run(p):

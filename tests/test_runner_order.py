@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from engine.runner import BackgroundTrainer
-from engine.trainer import Hyperparameters, Setup, Trainer
+from engine.training.runner import BackgroundTrainer
+from engine.training.trainer import Hyperparameters, Setup, Trainer
 
 
 def test_no_snapshot_older_than_a_command_arrives_after_it():

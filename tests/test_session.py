@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine.session as session
+import engine.training.session as session
 from data import load_csv
-from engine.session import (
+from engine.training.session import (
     SessionError,
     export_history_csv,
     history_csv,
@@ -28,7 +28,7 @@ from engine.session import (
     session_from_dict,
     session_to_dict,
 )
-from engine.trainer import Hyperparameters, Setup, Trainer
+from engine.training.trainer import Hyperparameters, Setup, Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,8 +204,8 @@ def test_edited_builtin_points_are_saved_as_points(tmp_path):
 SLOW_SAVE = r"""
 import sys, time
 sys.path.insert(0, sys.argv[2])
-import engine.session as session
-from engine.trainer import Hyperparameters, Setup, Trainer
+import engine.training.session as session
+from engine.training.trainer import Hyperparameters, Setup, Trainer
 
 def slow_write(f, data):
     step = max(1, len(data) // 100)
@@ -464,7 +464,7 @@ def test_history_without_a_split_or_after_divergence():
 
 
 def test_a_running_app_can_switch_to_a_loaded_session(tmp_path):
-    from engine.runner import BackgroundTrainer
+    from engine.training.runner import BackgroundTrainer
 
     path = save_session(trained("adam-mlp-split", 80), tmp_path / "earlier.json")
     runner = BackgroundTrainer(trained("sgd", 5), threaded=False)

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from engine.presets import PRESETS
-from engine.setup_string import KEYS, format_setup_string, parse_setup_string
-from engine.trainer import Hyperparameters, SettingError, Setup, Trainer
+from engine.lesson.presets import PRESETS
+from engine.training.setup_string import KEYS, format_setup_string, parse_setup_string
+from engine.training.trainer import Hyperparameters, SettingError, Setup, Trainer
 
 
 def test_the_example_from_the_board():
@@ -113,7 +113,7 @@ def test_a_mistake_names_the_key_and_what_is_allowed(text, words):
 
 
 def test_every_key_is_documented_and_parsed():
-    import engine.setup_string as module
+    import engine.training.setup_string as module
 
     samples = {"lr": "0.1", "opt": "adam", "momentum": "0.5", "nesterov": "off", "wd": "0.1", "beta1": "0.8",
                "beta2": "0.9", "scale": "std", "model": "poly:2", "data": "curve", "x": "1", "y": "2",

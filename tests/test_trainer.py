@@ -11,9 +11,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from engine.history import LossHistory
-from engine.runner import BackgroundTrainer
-from engine.trainer import Hyperparameters, Setup, SettingError, Trainer
+from engine.training.history import LossHistory
+from engine.training.runner import BackgroundTrainer
+from engine.training.trainer import Hyperparameters, Setup, SettingError, Trainer
 
 BOOK_SPLIT = dict(train_indices=(9, 6, 5, 8, 4, 7, 0, 1, 3), val_indices=(2, 10))
 

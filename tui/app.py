@@ -26,8 +26,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from engine.runner import BackgroundTrainer
-from engine.trainer import Hyperparameters, SettingError, Setup, Snapshot, Trainer
+from engine.training.runner import BackgroundTrainer
+from engine.training.trainer import Hyperparameters, SettingError, Setup, Snapshot, Trainer
 
 from . import settings as lesson
 from .chapter import CHAPTER_BINDINGS, ChapterFeatures

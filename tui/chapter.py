@@ -18,9 +18,9 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from engine.gradcheck import check_gradients
-from engine.presets import PRESETS, preset
-from engine.trainer import SettingError, Snapshot
+from engine.lesson.gradcheck import check_gradients
+from engine.lesson.presets import PRESETS, preset
+from engine.training.trainer import SettingError, Snapshot
 
 from . import settings as lesson
 from .descent_path import DescentPath

@@ -6,7 +6,7 @@ data file or a bad session file is one line on stderr and exit status 2, never a
 
 Where a run's configuration comes from, for both commands:
 - the options (`--lr`, `--model`, `--data FILE.csv --x COL --y COL`, ...), or
-- `--setup 'lr=0.01,opt=adam,...'` (engine/setup_string.py), with any option given as well
+- `--setup 'lr=0.01,opt=adam,...'` (engine/training/setup_string.py), with any option given as well
   overriding that key, or
 - `--load FILE`: a saved session, which continues where it was. Options that steer a run
   (`--lr`, `--optimizer`, `--momentum`, ...) still apply; options that define a new run
@@ -122,7 +122,7 @@ _HYPER_OPTIONS = {"optimizer": "optimizer", "lr": "learning_rate", "momentum": "
 
 def _settings(args):
     """Setup and Hyperparameters from parsed options; SettingError for a bad value."""
-    from engine.trainer import Hyperparameters, Setup, SettingError
+    from engine.training.trainer import Hyperparameters, Setup, SettingError
 
     if args.standardize:
         transform, scale = "standardize", 0.1
@@ -200,9 +200,9 @@ def main(argv: list[str] | None = None) -> int:
 def _trainer(args, prog: str, parser):
     """The Trainer the options describe: new, from --setup, or continued from --load;
     returns (trainer, ghosts, epochs to run). Any problem: one line and exit 2."""
-    from engine.session import SessionError, load_session
-    from engine.setup_string import parse_setup_string
-    from engine.trainer import MAX_EPOCH_BUDGET, SettingError, Trainer
+    from engine.training.session import SessionError, load_session
+    from engine.training.setup_string import parse_setup_string
+    from engine.training.trainer import MAX_EPOCH_BUDGET, SettingError, Trainer
 
     explicit = args.explicit
     try:
@@ -237,7 +237,7 @@ def _overlay(setup, hyper, args):
     """A --setup string's configuration with the options typed beside it taking precedence."""
     from dataclasses import replace
 
-    from engine.trainer import SettingError
+    from engine.training.trainer import SettingError
 
     explicit = args.explicit
     s, h = {}, {}
@@ -271,7 +271,7 @@ def _app(args, parser) -> int:
     trainer, saved_ghosts, _ = _trainer(args, "kepler", parser)
     if args.fps <= 0:
         parser.exit(EXIT_USAGE, f"kepler: error: --fps must be positive (got {args.fps:g})\n")
-    from engine.session import SessionError
+    from engine.training.session import SessionError
     from tui.app import run_app  # textual is imported only for the app
     from tui.ghosts import ghosts_from_saved
 
@@ -285,7 +285,7 @@ def _app(args, parser) -> int:
 
 # ---------------------------------------------------------------------- headless
 def _train(args, parser) -> int:
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     for option, target in (("--save", args.save), ("--export-history", args.export_history)):
         problem = _unwritable(target)
@@ -341,7 +341,7 @@ def _train(args, parser) -> int:
 def _keep(trainer, ghosts, args, parser) -> int:
     """--save and --export-history, after the run (their messages go to stderr, so that
     --json's stdout stays one document)."""
-    from engine.session import SessionError, export_history_csv, save_session
+    from engine.training.session import SessionError, export_history_csv, save_session
 
     try:
         if args.save:

@@ -17,9 +17,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import data
-from engine import session as sessions
-from engine.setup_string import format_setup_string, parse_setup_string
-from engine.trainer import SettingError, Setup
+from engine.training import session as sessions
+from engine.training.setup_string import format_setup_string, parse_setup_string
+from engine.training.trainer import SettingError, Setup
 
 from .ghosts import ghost_to_saved, ghosts_from_saved
 from .screens.file_dialogs import DatasetPicker, OpenCsvDialog, TextDialog

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 MAX_POINTS = 600
 

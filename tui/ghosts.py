@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.session import SessionError
+from engine.training.session import SessionError
 
 from .widgets.loss_plot import Ghost
 

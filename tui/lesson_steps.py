@@ -12,7 +12,7 @@ from dataclasses import dataclass
 class LessonStep:
     title: str
     explanation: str
-    preset: str  # engine.presets key this step starts from
+    preset: str  # engine.lesson.presets key this step starts from
     keys: str  # what to press, once the step is set up
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 
 class SnapshotReady(Message):

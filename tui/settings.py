@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from engine.trainer import Setup, SettingError, Snapshot, Trainer
+from engine.training.trainer import Setup, SettingError, Snapshot, Trainer
 
 from . import format as fmt
 

@@ -6,8 +6,8 @@ sleeps or waits for a background thread.
 """
 from __future__ import annotations
 
-from engine.presets import preset
-from engine.trainer import Hyperparameters, Setup, Trainer
+from engine.lesson.presets import preset
+from engine.training.trainer import Hyperparameters, Setup, Trainer
 from tui.app import KeplerApp
 
 

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from engine.session import load_session, save_session
-from engine.trainer import Hyperparameters, Setup
+from engine.training.session import load_session, save_session
+from engine.training.trainer import Hyperparameters, Setup
 from tui.screens.file_dialogs import TextDialog
 from tui.screens.landscape import LandscapeScreen
 from tui.widgets.loss_plot import Ghost, LossPlot

@@ -10,7 +10,7 @@ from tui.widgets.param_table import ParamTable
 from tui.widgets.status_bar import StatusBar
 
 from pilot_helpers import make_app, notifications
-from engine.trainer import Hyperparameters, Setup
+from engine.training.trainer import Hyperparameters, Setup
 
 
 def hyper_row(app, label: str) -> str:

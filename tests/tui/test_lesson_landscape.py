@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.landscape import line_minimum
-from engine.presets import preset
-from engine.trainer import Hyperparameters, Setup
+from engine.lesson.landscape import line_minimum
+from engine.lesson.presets import preset
+from engine.training.trainer import Hyperparameters, Setup
 from tui.screens.landscape import LandscapeScreen
 from tui.widgets.landscape_map import LandscapeMap, cell_of
 
@@ -134,8 +134,8 @@ async def test_stepping_back_shortens_the_path():
 
 
 def test_a_moved_start_survives_a_saved_session(tmp_path):
-    from engine.session import load_session, save_session
-    from engine.trainer import Trainer
+    from engine.training.session import load_session, save_session
+    from engine.training.trainer import Trainer
 
     trainer = Trainer(Setup(init_w=2.5, init_b=-4.0), Hyperparameters(learning_rate=1e-4))
     trainer.train(3)
@@ -146,7 +146,7 @@ def test_a_moved_start_survives_a_saved_session(tmp_path):
 
 
 def test_a_start_that_is_not_a_number_is_refused():
-    from engine.trainer import SettingError
+    from engine.training.trainer import SettingError
 
     with pytest.raises(SettingError, match="initial w must be a finite number"):
         Setup(init_w=float("nan")).validate()

@@ -2,7 +2,7 @@
 (see test_snapshots.py for updating them)."""
 from __future__ import annotations
 
-from engine.trainer import Hyperparameters, Setup
+from engine.training.trainer import Hyperparameters, Setup
 
 from pilot_helpers import make_app
 

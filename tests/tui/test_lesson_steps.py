@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.presets import preset
+from engine.lesson.presets import preset
 from tui.lesson_steps import STEPS
 from tui.screens.lesson import LessonScreen
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.gradcheck import check_gradients
-from engine.presets import PRESETS, preset
-from engine.trainer import Hyperparameters, Setup
+from engine.lesson.gradcheck import check_gradients
+from engine.lesson.presets import PRESETS, preset
+from engine.training.trainer import Hyperparameters, Setup
 from tui.screens.gradient_check import GradientCheckScreen
 from tui.screens.preset_picker import PresetPicker
 from tui.widgets.lesson_note import LessonNote

@@ -6,7 +6,7 @@ look at the new SVGs in tests/tui/__snapshots__/ before committing them.
 """
 from __future__ import annotations
 
-from engine.trainer import Hyperparameters, Setup
+from engine.training.trainer import Hyperparameters, Setup
 
 from pilot_helpers import make_app, overfitting_app, raw_diverging_app
 

@@ -152,8 +152,8 @@ async def test_momentum_and_betas_can_be_typed_from_the_command_palette(app):
 
 
 async def test_a_typed_fraction_replaces_the_books_chosen_split():
-    from engine.presets import BOOK_SPLIT
-    from engine.trainer import Setup
+    from engine.lesson.presets import BOOK_SPLIT
+    from engine.training.trainer import Setup
 
     app = make_app(Setup(input_transform="scale", **BOOK_SPLIT))
     async with app.run_test(size=(80, 24)) as pilot:

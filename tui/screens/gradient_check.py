@@ -20,7 +20,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.gradcheck import GradientCheck
+from engine.lesson.gradcheck import GradientCheck
 
 DEFAULT_STEP = 1e-3
 STEPS = tuple(10.0 ** k for k in range(-7, 2))  # 1e-7 .. 10

@@ -15,8 +15,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from engine.landscape import line_minimum, window_around
-from engine.trainer import SettingError, Snapshot
+from engine.lesson.landscape import line_minimum, window_around
+from engine.training.trainer import SettingError, Snapshot
 
 from .. import settings as lesson
 from ..widgets.landscape_map import LandscapeMap

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.presets import preset
+from engine.lesson.presets import preset
 
 from ..lesson_steps import STEPS
 

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine.presets import PRESETS, Preset
+from engine.lesson.presets import PRESETS, Preset
 
 
 def preset_prompt(number: int, p: Preset) -> Text:

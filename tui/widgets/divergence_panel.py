@@ -6,7 +6,7 @@ import math
 
 from rich.text import Text
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 from .. import format as fmt
 from ..settings import divergence_fixes

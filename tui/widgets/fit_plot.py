@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.text import Text
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 from .plot import Plot, nice_ticks
 

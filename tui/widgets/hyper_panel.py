@@ -11,7 +11,7 @@ from textual import events
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 from ..messages import SettingChosen
 from ..settings import Setting, visible_settings

@@ -1,6 +1,6 @@
 """The line's loss L(w, b) over a grid, as a shaded map, with the descent path on it.
 
-Each cell is the exact loss at its (w, b) (engine.landscape), shaded by log10(L - L*): light
+Each cell is the exact loss at its (w, b) (engine.lesson.landscape), shaded by log10(L - L*): light
 in the valley, dark up the walls. The shades are characters, not colours, so the map reads
 the same on a 16-colour terminal, under NO_COLOR, and in --ascii mode. On raw readings the
 valley is a long thin diagonal (a step that suits b overshoots in w); on 0.1 x raw it opens up.
@@ -13,7 +13,7 @@ import numpy as np
 from rich.text import Text
 from textual.widget import Widget
 
-from engine.landscape import grid
+from engine.lesson.landscape import grid
 
 UNICODE_SHADES = " ·:░▒▓█"
 ASCII_SHADES = " .:-=+*#%@"

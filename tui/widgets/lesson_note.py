@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 ACCUMULATING = ("zero_grad is off: gradients are added up epoch after epoch instead of replaced: "
                 "each step uses the sum of all past gradients (a to zero them again)")

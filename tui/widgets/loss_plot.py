@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from textual.reactive import reactive
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 from .. import format as fmt
 from .plot import Plot, nice_ticks, nice_up

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 from .. import format as fmt
 from .diff_lines import DiffLines

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
-from engine.trainer import Snapshot
+from engine.training.trainer import Snapshot
 
 from .. import format as fmt
 from .diff_lines import DiffLines

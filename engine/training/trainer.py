@@ -28,12 +28,12 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import ops
-from ._grad_mode import no_grad
+from .. import ops
+from .._grad_mode import no_grad
 from .history import HistoryView, LossHistory
 from .models import Line, build_model, parse_model
-from .optim import SGD, Adam, Optimizer
-from .tensor import Tensor
+from ..optim import SGD, Adam, Optimizer
+from ..tensor import Tensor
 
 OPTIMIZERS = ("sgd", "adam")
 TRANSFORMS = ("none", "scale", "standardize")

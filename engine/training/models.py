@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import numpy as np
 
-from . import ops
-from .nn import Linear, Module, Parameter, Tanh
-from .random import manual_seed
-from .tensor import Tensor
+from .. import ops
+from ..nn import Linear, Module, Parameter, Tanh
+from ..random import manual_seed
+from ..tensor import Tensor
 
 
 class Line(Module):

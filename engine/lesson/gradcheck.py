@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ops
-from ._grad_mode import no_grad
-from .models import Line, build_model
-from .tensor import Tensor
+from .. import ops
+from .._grad_mode import no_grad
+from ..training.models import Line, build_model
+from ..tensor import Tensor
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .trainer import Hyperparameters, Setup
+from ..training.trainer import Hyperparameters, Setup
 
 BOOK_SPLIT = dict(train_indices=(9, 6, 5, 8, 4, 7, 0, 1, 3), val_indices=(2, 10))
 
