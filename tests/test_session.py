@@ -77,7 +77,13 @@ def assert_same_run(a: Trainer, b: Trainer) -> None:
     assert np.array_equal(np.array(ha["open"] or [], dtype=float), np.array(hb["open"] or [], dtype=float), equal_nan=True)
     assert sa["best_val"]["epoch"] == sb["best_val"]["epoch"]
     assert sa["best_val"]["loss"] == sb["best_val"]["loss"] or (sa["best_val"]["loss"] != sa["best_val"]["loss"])
-    assert [e for e, _ in sa["rewind"]] == [e for e, _ in sb["rewind"]]
+    assert [f["epoch"] for f in sa["rewind"]] == [f["epoch"] for f in sb["rewind"]]
+    for fa, fb in zip(sa["rewind"], sb["rewind"]):  # each frame whole: stepping back after a load is exact too
+        assert fa["hyper"] == fb["hyper"] and fa["history_mark"] == fb["history_mark"] and fa["state"] == fb["state"]
+        for key in ("params", "grads"):
+            assert all((x is None and y is None) or same_arrays(x, y) for x, y in zip(fa[key], fb[key])), key
+        for i, entry in fa["optimizer"]["state"].items():
+            assert all(same_arrays(v, fb["optimizer"]["state"][i][k]) for k, v in entry.items())
     snap_a, snap_b = a.snapshot(), b.snapshot()
     assert snap_a.setup == snap_b.setup and snap_a.hyper == snap_b.hyper
     assert same_arrays(snap_a.train_loss, snap_b.train_loss) and snap_a.val_loss == snap_b.val_loss
@@ -166,7 +172,7 @@ def test_ghosts_come_back(tmp_path):
 # ---------------------------------------------------------------------- datasets in a session
 def test_a_builtin_is_saved_by_reference(tmp_path):
     doc = json.loads((save_session(trained("sgd", 2), tmp_path / "ref.json")).read_text())
-    assert doc["format"] == "kepler-session" and doc["version"] == 1
+    assert doc["format"] == "kepler-session" and doc["version"] == 2
     assert doc["dataset"]["builtin"] == "thermometer" and "x" not in doc["dataset"]
 
 
@@ -302,10 +308,10 @@ def refused_file(path) -> str:
 
 
 def test_a_newer_version_is_refused_politely(good_doc, tmp_path):
-    doc = dict(good_doc, version=2, new_feature={"anything": True})
+    doc = dict(good_doc, version=3, new_feature={"anything": True})
     message = refused_doc(doc, tmp_path)
-    assert "saved by a newer Kepler (session version 2)" in message
-    assert "this Kepler reads version 1" in message and "update Kepler" in message
+    assert "saved by a newer Kepler (session version 3)" in message
+    assert "this Kepler reads version 2" in message and "update Kepler" in message
 
 
 @pytest.mark.parametrize("version", [0, "1", None, 1.0, True, -3])

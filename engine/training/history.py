@@ -39,6 +39,10 @@ class LossHistory:
         self._width = 1  # epochs per bucket
         self._open: list | None = None  # the bucket being filled: [epoch, t, tmin, tmax, v, vmin, vmax, count]
         self.total_epochs = 0
+        # Rewinding needs the buckets as they were before the latest merge (merges are at
+        # least capacity/2 epochs apart, more than a trainer keeps frames for).
+        self._generation = 0  # merges so far
+        self._before_merge: tuple | None = None  # (columns, n, width) as they were
 
     def append(self, epoch: int, train_loss: float, val_loss: float | None = None) -> None:
         v = math.nan if val_loss is None else val_loss
@@ -72,6 +76,8 @@ class LossHistory:
         """Halve the number of buckets: each new bucket covers two old ones."""
         half = self._n // 2
         c = self._cols
+        self._before_merge = ({name: column.copy() for name, column in c.items()}, self._n, self._width)
+        self._generation += 1
         for name in ("epoch", "train", "val"):  # the later bucket's last values
             c[name][:half] = c[name][1 : 2 * half : 2]
         with np.errstate(invalid="ignore"):
@@ -80,19 +86,44 @@ class LossHistory:
         self._n = half
         self._width *= 2
 
-    def truncate(self, epoch: int) -> None:
-        """Forget everything after `epoch` (used when stepping back to an earlier epoch)."""
-        if self._open is not None and self._open[0] > epoch:
-            self._open = None
-        keep = int(np.searchsorted(self._cols["epoch"][: self._n], epoch, side="right"))
-        self._n = keep
-        self.total_epochs = min(self.total_epochs, epoch)
+    def mark(self) -> tuple:
+        """Where the history is now, to `restore` it to exactly this later (a rewind)."""
+        return (self._generation, self._n, self._width,
+                None if self._open is None else tuple(self._open), self.total_epochs)
 
-    def clear(self) -> None:
-        self._n = 0
-        self._width = 1
-        self._open = None
-        self.total_epochs = 0
+    def restore(self, mark: tuple) -> None:
+        """Back to the moment `mark()` was taken: everything appended since is forgotten
+        (a merge since then is undone too), as if it had never been appended."""
+        generation, n, width, open_bucket, total = mark
+        if generation == self._generation - 1 and self._before_merge is not None:
+            columns, _, _ = self._before_merge
+            for name, column in columns.items():
+                self._cols[name][:] = column
+            self._generation -= 1
+            self._before_merge = None
+        elif generation != self._generation:
+            raise ValueError(f"history mark of generation {generation} cannot be restored at {self._generation}")
+        self._n = n
+        self._width = width
+        self._open = None if open_bucket is None else list(open_bucket)
+        self.total_epochs = total
+
+    def check_mark(self, mark: tuple, what: str) -> tuple:
+        """`mark` if it is an earlier state of this history; ValueError naming `what` if not."""
+        try:
+            generation, n, width, open_bucket, total = mark
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} must be (generation, buckets, width, open bucket, epochs)") from None
+        for name, value in (("buckets", n), ("width", width), ("epochs", total)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{what} {name} must be a whole number >= 0 (got {value!r})")
+        if generation != self._generation or width != self._width or n > self._n or total > self.total_epochs:
+            raise ValueError(f"{what} is not an earlier state of this history")
+        if open_bucket is not None:
+            if len(open_bucket) != len(_FIELDS) + 1 or not 1 <= open_bucket[-1] < width:
+                raise ValueError(f"{what} open bucket is malformed")
+            open_bucket = (int(open_bucket[0]), *(float(v) for v in open_bucket[1:-1]), int(open_bucket[-1]))
+        return (generation, n, width, open_bucket, total)
 
     def to_dict(self) -> dict:
         """Everything needed to continue this history exactly: the closed buckets (as

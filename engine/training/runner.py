@@ -226,7 +226,7 @@ class BackgroundTrainer:
     def _run_inline(self) -> None:
         with np.errstate(all="ignore"):
             while self._pending > 0 and self.trainer.can_step:
-                self.trainer.advance(record_update=self._pending == 1)
+                self.trainer.advance()
                 self._pending -= 1
         self._pending = 0
         if self.trainer.state == "running":
@@ -260,8 +260,7 @@ class BackgroundTrainer:
                                 break
                             # Don't bank time while paused or slow: at most one epoch of catch-up.
                             next_epoch_at = max(next_epoch_at, now - 1.0 / self._speed) + 1.0 / self._speed
-                        last_of_step = self._pending == 1 and not self._running
-                        trainer.advance(record_update=last_of_step or now >= next_publish)
+                        trainer.advance()
                         if self._pending:
                             self._pending -= 1
                         if now >= slice_end:

@@ -3,7 +3,7 @@
 A session file is plain JSON, readable in any editor and never executed (no pickle, no
 eval: only `json.loads`, then every field is checked for its type before use):
 
-    {"format": "kepler-session", "version": 1,
+    {"format": "kepler-session", "version": 2,
      "setup": {...}, "hyperparameters": {...},       # the settings, field by field
      "dataset": {"builtin": "thermometer", ...}      # a built-in, by name and fingerprint,
               | {"name": ..., "x": [...], ...},      # or the points themselves (self-contained)
@@ -41,7 +41,7 @@ import numpy as np
 from .trainer import Hyperparameters, SettingError, Setup, Trainer
 
 FORMAT = "kepler-session"
-VERSION = 1
+VERSION = 2  # 2: rewind frames hold the whole state of their epoch (1: parameters only)
 MAX_SESSION_BYTES = 64 * 1024 * 1024
 _CHUNK = 1 << 20
 _DTYPES = ("float32", "float64", "int64")
@@ -114,31 +114,45 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
 
 
 def _state_to_dict(state: dict) -> dict:
-    names = state["param_names"]
-    best, last, div, history = state["best_val"], state["last"], state["divergence"], state["history"]
+    history = state["history"]
     return {
-        "epoch": state["epoch"],
-        "state": state["state"],
-        "stopped_early": state["stopped_early"],
-        "param_names": list(names),
-        "params": [_array_to_json(a) for a in state["params"]],
-        "grads": [None if g is None else _array_to_json(g) for g in state["grads"]],
-        "optimizer": {
-            "kind": state["optimizer"]["kind"],
-            "state": {str(i): {k: _optimizer_value(v, f"trainer.optimizer.state.{i}.{k}") for k, v in entry.items()}
-                      for i, entry in state["optimizer"]["state"].items()},
-        },
+        **_frame_to_json(state, "trainer"),
+        "param_names": list(state["param_names"]),
         "history": {
             "capacity": history["capacity"],
             "bucket_width": history["bucket_width"],
             "total_epochs": history["total_epochs"],
             "buckets": {k: [_float_to_json(v) for v in column] for k, column in history["buckets"].items()},
-            "open": None if history["open"] is None else [
-                int(history["open"][0]), *(_float_to_json(v) for v in history["open"][1:-1]), int(history["open"][-1])],
+            "open": _open_bucket_to_json(history["open"]),
+        },
+        "rewind": [{**_frame_to_json(frame, f"trainer.rewind[{i}]"),
+                    "hyper": dict(frame["hyper"]),
+                    "history_mark": {**frame["history_mark"], "open": _open_bucket_to_json(frame["history_mark"]["open"])}}
+                   for i, frame in enumerate(state["rewind"])],
+    }
+
+
+def _open_bucket_to_json(bucket):
+    return None if bucket is None else [int(bucket[0]), *(_float_to_json(v) for v in bucket[1:-1]), int(bucket[-1])]
+
+
+def _frame_to_json(frame: dict, path: str) -> dict:
+    """One moment of a run (the current one, or a rewind frame): see Trainer.state_dict."""
+    best, last, div = frame["best_val"], frame["last"], frame["divergence"]
+    return {
+        "epoch": frame["epoch"],
+        "state": frame["state"],
+        "stopped_early": frame["stopped_early"],
+        "params": [_array_to_json(a) for a in frame["params"]],
+        "grads": [None if g is None else _array_to_json(g) for g in frame["grads"]],
+        "optimizer": {
+            "kind": frame["optimizer"]["kind"],
+            "state": {str(i): {k: _optimizer_value(v, f"{path}.optimizer.state.{i}.{k}") for k, v in entry.items()}
+                      for i, entry in frame["optimizer"]["state"].items()},
         },
         "best_val": {"loss": _float_to_json(best["loss"]), "epoch": best["epoch"],
                      "params": None if best["params"] is None else [_array_to_json(a) for a in best["params"]]},
-        "first_loss": _float_to_json(state["first_loss"]),
+        "first_loss": _float_to_json(frame["first_loss"]),
         "last": None if last is None else {
             "train_loss": _float_to_json(last["train_loss"]), "val_loss": _float_to_json(last["val_loss"]),
             "update": None if last["update"] is None else [_array_to_json(u) for u in last["update"]]},
@@ -146,7 +160,6 @@ def _state_to_dict(state: dict) -> dict:
             "epoch": div["epoch"], "loss": _float_to_json(div["loss"]),
             "grad_norms": {k: _float_to_json(v) for k, v in div["grad_norms"].items()},
             "params": {k: _array_to_json(v) for k, v in div["params"].items()}},
-        "rewind": [{"epoch": epoch, "params": [_array_to_json(a) for a in params]} for epoch, params in state["rewind"]],
     }
 
 
@@ -336,14 +349,14 @@ def session_from_dict(doc, where: str = "session") -> tuple[Trainer, list]:
     if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
         raise SessionError(f"{where}: saved by a newer Kepler (session version {version}); this Kepler reads "
                            f"version {VERSION}, so update Kepler to open it")
-    if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version not in (1, VERSION):
         raise SessionError(f"{where}: unknown session version {version!r}; this Kepler reads version {VERSION}")
     try:
         _keys(doc, "", {"format", "version", "setup", "hyperparameters", "dataset", "trainer", "ghosts"})
         setup = _settings(Setup, doc["setup"], "setup")
         hyper = _settings(Hyperparameters, doc["hyperparameters"], "hyperparameters")
         dataset = _dataset_from_dict(doc["dataset"], setup)
-        state = _state_from_dict(doc["trainer"])
+        state = _state_from_dict(doc["trainer"], version)
         ghosts = [_ghost_from_json(g, f"ghosts[{i}]") for i, g in enumerate(_list(doc["ghosts"], "ghosts"))]
     except _Bad as exc:
         field, problem = exc.args
@@ -469,12 +482,54 @@ def _dataset_from_dict(value, setup: Setup):
                    _str(value["description"], "dataset.description"), _str(value["source"], "dataset.source"))
 
 
-def _state_from_dict(value) -> dict:
-    f = "trainer"
-    value = _keys(value, f, {"epoch", "state", "stopped_early", "param_names", "params", "grads", "optimizer",
-                             "history", "best_val", "first_loss", "last", "divergence", "rewind"})
-    names = [_str(n, f"{f}.param_names[{i}]") for i, n in enumerate(_list(value["param_names"], f"{f}.param_names"))]
+_FRAME_KEYS = {"epoch", "state", "stopped_early", "params", "grads", "optimizer", "best_val", "first_loss", "last",
+               "divergence"}
 
+
+def _state_from_dict(value, version: int = VERSION) -> dict:
+    f = "trainer"
+    value = _keys(value, f, _FRAME_KEYS | {"param_names", "history", "rewind"})
+    names = [_str(n, f"{f}.param_names[{i}]") for i, n in enumerate(_list(value["param_names"], f"{f}.param_names"))]
+    history = _keys(value["history"], f"{f}.history", {"capacity", "bucket_width", "total_epochs", "buckets", "open"})
+    buckets = _obj(history["buckets"], f"{f}.history.buckets")
+    hist = {
+        "capacity": _int(history["capacity"], f"{f}.history.capacity"),
+        "bucket_width": _int(history["bucket_width"], f"{f}.history.bucket_width"),
+        "total_epochs": _int(history["total_epochs"], f"{f}.history.total_epochs"),
+        "buckets": {k: [_number(v, f"{f}.history.buckets.{k}[{i}]") for i, v in enumerate(_list(col, f"{f}.history.buckets.{k}"))]
+                    for k, col in buckets.items()},
+        "open": _open_bucket(history["open"], f"{f}.history.open"),
+    }
+    if hist["capacity"] > 1 << 20:
+        raise _Bad(f"{f}.history.capacity", f"is {hist['capacity']}, more than a history ever holds")
+    rewind = []
+    frames = _list(value["rewind"], f"{f}.rewind")
+    if version >= 2:  # version 1 frames held only parameters: such a run cannot step back past its save
+        for i, frame in enumerate(frames):
+            path = f"{f}.rewind[{i}]"
+            frame = _keys(frame, path, _FRAME_KEYS | {"hyper", "history_mark"})
+            mark = _keys(frame["history_mark"], f"{path}.history_mark", {"buckets", "width", "open", "epochs"})
+            rewind.append({**_frame_from_json(frame, path),
+                           "hyper": _settings(Hyperparameters, frame["hyper"], f"{path}.hyper"),
+                           "history_mark": {"buckets": _int(mark["buckets"], f"{path}.history_mark.buckets"),
+                                            "width": _int(mark["width"], f"{path}.history_mark.width"),
+                                            "open": _open_bucket(mark["open"], f"{path}.history_mark.open"),
+                                            "epochs": _int(mark["epochs"], f"{path}.history_mark.epochs")}})
+    return {**_frame_from_json(value, f), "param_names": names, "history": hist, "rewind": rewind}
+
+
+def _open_bucket(value, path: str):
+    if value is None:
+        return None
+    bucket = _list(value, path)
+    if len(bucket) != 8:
+        raise _Bad(path, "should hold 8 values")
+    return [_int(bucket[0], f"{path}[0]"), *(_number(v, f"{path}[{i + 1}]") for i, v in enumerate(bucket[1:7])),
+            _int(bucket[7], f"{path}[7]")]
+
+
+def _frame_from_json(value: dict, f: str) -> dict:
+    """One moment of a run, every field checked for its type (the Trainer checks the rest)."""
     def arrays(v, path, allow_none=False):
         return [None if (a is None and allow_none) else _array(a, f"{path}[{i}]") for i, a in enumerate(_list(v, path))]
 
@@ -485,26 +540,6 @@ def _state_from_dict(value) -> dict:
         if not key.isdigit():
             raise _Bad(path, "should be named by a parameter's index")
         opt_state[int(key)] = {k: _optimizer_value_from_json(v, f"{path}.{k}") for k, v in _obj(entry, path).items()}
-
-    history = _keys(value["history"], f"{f}.history", {"capacity", "bucket_width", "total_epochs", "buckets", "open"})
-    buckets = _obj(history["buckets"], f"{f}.history.buckets")
-    hist = {
-        "capacity": _int(history["capacity"], f"{f}.history.capacity"),
-        "bucket_width": _int(history["bucket_width"], f"{f}.history.bucket_width"),
-        "total_epochs": _int(history["total_epochs"], f"{f}.history.total_epochs"),
-        "buckets": {k: [_number(v, f"{f}.history.buckets.{k}[{i}]") for i, v in enumerate(_list(col, f"{f}.history.buckets.{k}"))]
-                    for k, col in buckets.items()},
-        "open": None,
-    }
-    if hist["capacity"] > 1 << 20:
-        raise _Bad(f"{f}.history.capacity", f"is {hist['capacity']}, more than a history ever holds")
-    if history["open"] is not None:
-        bucket = _list(history["open"], f"{f}.history.open")
-        if len(bucket) != 8:
-            raise _Bad(f"{f}.history.open", "should hold 8 values")
-        hist["open"] = [_int(bucket[0], f"{f}.history.open[0]"),
-                        *(_number(v, f"{f}.history.open[{i + 1}]") for i, v in enumerate(bucket[1:7])),
-                        _int(bucket[7], f"{f}.history.open[7]")]
 
     best = _keys(value["best_val"], f"{f}.best_val", {"loss", "epoch", "params"})
     last = value["last"]
@@ -524,26 +559,19 @@ def _state_from_dict(value) -> dict:
             "params": {k: _array(v, f"{f}.divergence.params.{k}")
                        for k, v in _obj(d["params"], f"{f}.divergence.params").items()},
         }
-    rewind = []
-    for i, frame in enumerate(_list(value["rewind"], f"{f}.rewind")):
-        frame = _keys(frame, f"{f}.rewind[{i}]", {"epoch", "params"})
-        rewind.append((_int(frame["epoch"], f"{f}.rewind[{i}].epoch"), arrays(frame["params"], f"{f}.rewind[{i}].params")))
     return {
         "epoch": _int(value["epoch"], f"{f}.epoch"),
         "state": _str(value["state"], f"{f}.state"),
         "stopped_early": _bool(value["stopped_early"], f"{f}.stopped_early"),
-        "param_names": names,
         "params": arrays(value["params"], f"{f}.params"),
         "grads": arrays(value["grads"], f"{f}.grads", allow_none=True),
         "optimizer": {"kind": _str(optimizer["kind"], f"{f}.optimizer.kind"), "state": opt_state},
-        "history": hist,
         "best_val": {"loss": _optional(_number, best["loss"], f"{f}.best_val.loss"),
                      "epoch": _optional(_int, best["epoch"], f"{f}.best_val.epoch"),
                      "params": None if best["params"] is None else arrays(best["params"], f"{f}.best_val.params")},
         "first_loss": _optional(_number, value["first_loss"], f"{f}.first_loss"),
         "last": last,
         "divergence": divergence,
-        "rewind": rewind,
     }
 
 
@@ -592,7 +620,7 @@ def _keys(value, path: str, required: set) -> dict:
         raise _Bad(f"{path}.{missing[0]}" if path else missing[0], "is missing")
     unknown = sorted(set(value) - required)
     if unknown:
-        raise _Bad(f"{path}.{unknown[0]}" if path else unknown[0], "is not a field of a version 1 session")
+        raise _Bad(f"{path}.{unknown[0]}" if path else unknown[0], "is not a field of a Kepler session")
     return value
 
 

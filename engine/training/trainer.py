@@ -24,7 +24,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -239,6 +239,30 @@ class Snapshot:
         return self.divergence is not None
 
 
+class _Frame(NamedTuple):
+    """Everything that decides what the next epochs do and what a view shows, at the end of
+    one epoch: rewinding to a frame restores the run exactly as it was then, so stepping on
+    from there replays the same run bit for bit. Its arrays are copies nobody mutates."""
+
+    epoch: int
+    state: str
+    stopped_early: bool
+    hyper: "Hyperparameters"
+    params: list  # after the epoch's update
+    grads: list  # the gradients that update used (None: no gradient yet)
+    optimizer_state: list  # per parameter: the optimizer's state for it (momentum, Adam moments), or None
+    last: tuple | None  # (train_loss, val_loss, grads, update) of this epoch; None at the start
+    best_val: tuple  # (loss, epoch, params)
+    first_loss: float | None
+    divergence: "Divergence | None"
+    history_mark: tuple
+
+
+def _copied(entry: Mapping) -> dict:
+    """An optimizer's per-parameter state, with its arrays copied."""
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in entry.items()}
+
+
 def _frozen(d: dict) -> Mapping:
     for v in d.values():
         if isinstance(v, np.ndarray):
@@ -348,8 +372,8 @@ class Trainer:
             return InputTransform("standardize", float(np.mean(x_train)), 1.0 / std if std > 0 else 1.0)
         return InputTransform()
 
-    def _make_optimizer(self, params: list | None = None) -> Optimizer:
-        h = self.hyper
+    def _make_optimizer(self, params: list | None = None, hyper: Hyperparameters | None = None) -> Optimizer:
+        h = hyper or self.hyper
         params = self._params if params is None else params
         if h.optimizer == "adam":
             return Adam(params, lr=h.learning_rate, betas=(h.beta1, h.beta2), weight_decay=h.weight_decay)
@@ -379,6 +403,9 @@ class Trainer:
                     group["betas"] = (new.beta1, new.beta2)
         if self.state == "finished" and self.epoch < new.epochs and not self.stopped_early:
             self.state = "paused"
+        # The newest frame is this epoch as it is now: stepping back to it later brings these
+        # hyperparameters (and a switched optimizer) back too.
+        self._rewind[-1] = self._frame()
         return new
 
     @property
@@ -390,7 +417,7 @@ class Trainer:
         """Train one epoch and return what happened (no-op once diverged or finished)."""
         if self.can_step:
             with np.errstate(all="ignore"):  # overflow is reported as divergence, not warnings
-                self.advance(record_update=True)
+                self.advance()
         return self.snapshot()
 
     def train(self, epochs: int, on_epoch: Callable[["Trainer"], None] | None = None) -> Snapshot:
@@ -399,13 +426,13 @@ class Trainer:
             for _ in range(epochs):
                 if not self.can_step:
                     break
-                self.advance(record_update=False)
+                self.advance()
                 if on_epoch is not None:
                     on_epoch(self)
         return self.snapshot()
 
-    def advance(self, record_update: bool = False) -> None:
-        """One epoch. `record_update` keeps how far each parameter moved (costs a copy)."""
+    def advance(self) -> None:
+        """One epoch: loss, backward, optimizer step; then the epoch's frame is kept."""
         model, optimizer, params = self.model, self.optimizer, self._params
         if self.hyper.zero_grad:
             optimizer.zero_grad()
@@ -417,23 +444,23 @@ class Trainer:
         if self._x_val is not None:
             with no_grad():
                 val_loss = float(ops.mse_loss(model(self._x_val), self._y_val).data)
-        before = [p.data.copy() for p in params] if record_update else None
         optimizer.step()
         self.epoch = epoch = self.epoch + 1
-        grads = [None if p.grad is None else p.grad.data for p in params]
-        update = None if before is None else [p.data - b for p, b in zip(params, before)]
+        before = self._rewind[-1].params  # the newest frame holds the parameters before this update
+        grads = [None if p.grad is None else p.grad.data.copy() for p in params]
+        update = [p.data - b for p, b in zip(params, before)]
         self._last = (train_loss, val_loss, grads, update)
         self.history.append(epoch, train_loss, val_loss)
         if self._first_loss is None:
             self._first_loss = train_loss
-        self._rewind.append(self._frame())
         if not math.isfinite(train_loss):
             self._diverge(epoch, train_loss)
-            return
-        if val_loss is not None:
-            self._track_validation(epoch, train_loss, val_loss)
-        if epoch >= self.hyper.epochs and self.state != "finished":
-            self.state = "finished"
+        else:
+            if val_loss is not None:
+                self._track_validation(epoch, train_loss, val_loss)
+            if epoch >= self.hyper.epochs and self.state != "finished":
+                self.state = "finished"
+        self._rewind.append(self._frame())
 
     def _diverge(self, epoch: int, loss: float) -> None:
         norms = {}
@@ -450,7 +477,7 @@ class Trainer:
         if val_loss < best_loss:
             # The loss was measured before this epoch's update: the best parameters are the
             # ones the previous epoch left, i.e. the rewind frame before the newest.
-            params = self._rewind[-2][1] if len(self._rewind) >= 2 else None
+            params = self._rewind[-1].params
             self._best_val = (val_loss, epoch, params)
         elif self.hyper.early_stopping and self.overfitting_since is not None:
             self._restore_best()
@@ -480,32 +507,49 @@ class Trainer:
         return best_epoch
 
     # ------------------------------------------------------------------ stepping back
-    def _frame(self) -> tuple:
-        return (self.epoch, [p.data.copy() for p in self._params])
+    def _frame(self) -> _Frame:
+        """The run as it is now, for stepping back to later (see `_Frame`)."""
+        kept = self._last
+        state = self.optimizer.state
+        optimizer_state = [None if id(p) not in state else _copied(state[id(p)]) for p in self._params] if state \
+            else [None] * len(self._params)
+        return _Frame(
+            epoch=self.epoch, state=self.state, stopped_early=self.stopped_early, hyper=self.hyper,
+            params=[p.data.copy() for p in self._params],
+            grads=kept[2] if kept is not None else [None if p.grad is None else p.grad.data.copy() for p in self._params],
+            optimizer_state=optimizer_state, last=kept, best_val=self._best_val, first_loss=self._first_loss,
+            divergence=self.divergence, history_mark=self.history.mark())
 
     def rewind(self, epochs: int = 1) -> int:
-        """Go back up to `epochs` epochs (parameters and history); returns the epoch reached.
-        The optimizer's momentum/Adam state starts afresh from there."""
+        """Go back up to `epochs` epochs; returns the epoch reached. Everything comes back as
+        it was at the end of that epoch (parameters, gradients, optimizer state, the
+        hyperparameters then in force, history, best validation, divergence), so stepping on
+        replays the same run bit for bit."""
         if len(self._rewind) <= 1 or epochs <= 0:
             return self.epoch
-        steps = min(epochs, len(self._rewind) - 1)
-        for _ in range(steps):
+        for _ in range(min(epochs, len(self._rewind) - 1)):
             self._rewind.pop()
-        epoch, params = self._rewind[-1]
+        self._restore(self._rewind[-1])
+        return self.epoch
+
+    def _restore(self, frame: _Frame) -> None:
+        self.hyper = frame.hyper
+        optimizer = self._make_optimizer()
         with no_grad():
-            for p, saved in zip(self._params, params):
+            for p, saved, grad, entry in zip(self._params, frame.params, frame.grads, frame.optimizer_state):
                 p.data[...] = saved
-                p.grad = None
-        self.epoch = epoch
-        self.history.truncate(epoch)
-        self.optimizer = self._make_optimizer()
-        self.divergence = None
-        self.stopped_early = False
-        self._last = None
-        if self._best_val[1] is not None and self._best_val[1] > epoch:
-            self._best_val = (math.inf, None, None)
-        self.state = "paused" if epoch else "ready"
-        return epoch
+                p.grad = None if grad is None else Tensor(grad.copy())
+                if entry is not None:
+                    optimizer.state[id(p)] = _copied(entry)
+        self.optimizer = optimizer
+        self.epoch = frame.epoch
+        self.state = "paused" if frame.state == "running" else frame.state
+        self.stopped_early = frame.stopped_early
+        self._last = frame.last
+        self._best_val = frame.best_val
+        self._first_loss = frame.first_loss
+        self.divergence = frame.divergence
+        self.history.restore(frame.history_mark)
 
     @property
     def rewind_depth(self) -> int:
@@ -514,34 +558,45 @@ class Trainer:
     # ------------------------------------------------------------------ saving and restoring
     def state_dict(self) -> dict:
         """Everything that decides what the next epochs do, as numpy arrays and plain
-        Python values: parameters, gradients (they matter when they accumulate), optimizer
-        state (momentum buffers, Adam moments and step), epoch, history, best-validation
-        tracking, divergence and rewind frames. The setup, hyperparameters and dataset are
-        not in it: they are what a Trainer is built from (see `from_state`)."""
-        best_loss, best_epoch, best_params = self._best_val
+        Python values: the current moment (parameters, gradients (they matter when they
+        accumulate), optimizer state (momentum buffers, Adam moments and step), epoch,
+        best-validation tracking, divergence), the loss history, and every rewind frame in
+        the same form plus the hyperparameters then in force. The setup, the current
+        hyperparameters and the dataset are not in it: they are what a Trainer is built
+        from (see `from_state`)."""
+        state = self._frame_dict(self._frame())
+        del state["hyper"], state["history_mark"]
+        generation = self.history.mark()[0]
+        state.update(param_names=[name for name, _ in self._named], history=self.history.to_dict(),
+                     rewind=[self._frame_dict(f) for f in self._rewind if f.history_mark[0] == generation])
+        return state
+
+    def _frame_dict(self, frame: _Frame) -> dict:
+        best_loss, best_epoch, best_params = frame.best_val
         last = None
-        if self._last is not None:
-            train_loss, val_loss, _, update = self._last
-            last = {"train_loss": train_loss, "val_loss": val_loss,
-                    "update": None if update is None else [u.copy() for u in update]}
-        d = self.divergence
+        if frame.last is not None:
+            train_loss, val_loss, _, update = frame.last
+            last = {"train_loss": train_loss, "val_loss": val_loss, "update": [u.copy() for u in update]}
+        d = frame.divergence
+        _, n, width, open_bucket, total = frame.history_mark
         return {
-            "epoch": self.epoch,
-            "state": self.state,
-            "stopped_early": self.stopped_early,
-            "param_names": [name for name, _ in self._named],
-            "params": [p.data.copy() for p in self._params],
-            "grads": [None if p.grad is None else p.grad.data.copy() for p in self._params],
-            "optimizer": {"kind": self.hyper.optimizer, "state": self.optimizer.state_dict()["state"]},
-            "history": self.history.to_dict(),
+            "epoch": frame.epoch,
+            "state": frame.state,
+            "stopped_early": frame.stopped_early,
+            "hyper": {f.name: getattr(frame.hyper, f.name) for f in fields(frame.hyper)},
+            "params": [a.copy() for a in frame.params],
+            "grads": [None if g is None else g.copy() for g in frame.grads],
+            "optimizer": {"kind": frame.hyper.optimizer,
+                          "state": {i: _copied(entry) for i, entry in enumerate(frame.optimizer_state) if entry is not None}},
             "best_val": {"loss": None if best_epoch is None else best_loss, "epoch": best_epoch,
                          "params": None if best_params is None else [a.copy() for a in best_params]},
-            "first_loss": self._first_loss,
+            "first_loss": frame.first_loss,
             "last": last,
             "divergence": None if d is None else {
                 "epoch": d.epoch, "loss": d.loss, "grad_norms": dict(d.grad_norms),
                 "params": {name: np.array(v) for name, v in d.params.items()}},
-            "rewind": [(epoch, [a.copy() for a in params]) for epoch, params in self._rewind],
+            "history_mark": {"buckets": n, "width": width, "open": None if open_bucket is None else list(open_bucket),
+                             "epochs": total},
         }
 
     def load_state_dict(self, state: Mapping) -> None:
@@ -551,85 +606,116 @@ class Trainer:
         names = [name for name, _ in self._named]
         if list(state["param_names"]) != names:
             raise ValueError(f"param_names {list(state['param_names'])} do not match the model's {names}")
-        params = self._checked_arrays("params", state["params"])
-        grads = self._checked_arrays("grads", state["grads"], allow_none=True)
-        frames = [(self._checked_epoch(f"rewind[{i}] epoch", epoch), self._checked_arrays(f"rewind[{i}]", arrays))
-                  for i, (epoch, arrays) in enumerate(state["rewind"])]
-        epoch = self._checked_epoch("epoch", state["epoch"])
-        if frames and frames[-1][0] != epoch:
-            raise ValueError(f"the newest rewind frame is epoch {frames[-1][0]}, not the current epoch {epoch}")
-        run_state = "paused" if state["state"] == "running" else state["state"]
-        if run_state not in ("ready", "paused", "diverged", "finished"):
-            raise ValueError(f"state '{state['state']}' is not one of ready, running, paused, diverged, finished")
         history = LossHistory.from_dict(state["history"])
+        epoch = self._checked_epoch("epoch", state["epoch"])
         if history.total_epochs != epoch:
             raise ValueError(f"history covers {history.total_epochs} epochs, but the run is at epoch {epoch}")
+        now = dict(state, hyper=self.hyper, history_mark=history.mark())
+        current = self._frame_from_dict(now, "trainer", history)
+        frames = [self._frame_from_dict(f, f"rewind[{i}]", history) for i, f in enumerate(state["rewind"])]
+        if len(frames) > self.REWIND_DEPTH:
+            raise ValueError(f"rewind holds {len(frames)} frames; a trainer keeps at most {self.REWIND_DEPTH}")
+        for i, (older, newer) in enumerate(zip(frames, frames[1:])):
+            if newer.epoch != older.epoch + 1:
+                raise ValueError(f"rewind[{i + 1}] is epoch {newer.epoch}, not the one after epoch {older.epoch}")
+        if frames and frames[-1].epoch != epoch:
+            raise ValueError(f"the newest rewind frame is epoch {frames[-1].epoch}, not the current epoch {epoch}")
+        # Every check passed: from here on nothing raises.
+        self.history = history
+        self._history_capacity = history.capacity
+        self._restore(current)
+        self._rewind = deque(frames or [current], maxlen=self.REWIND_DEPTH)
+        self._rate = (time.perf_counter(), epoch, 0.0)
 
+    def _frame_from_dict(self, state: Mapping, what: str, history: LossHistory) -> _Frame:
+        """A frame from its `_frame_dict` form, every field checked against this model;
+        ValueError naming the field (prefixed with `what`) when something is off."""
+        names = [name for name, _ in self._named]
+        epoch = self._checked_epoch(f"{what} epoch", state["epoch"])
+        hyper = state["hyper"]
+        if not isinstance(hyper, Hyperparameters):
+            try:
+                hyper = Hyperparameters(**hyper).validate()
+            except (TypeError, SettingError) as exc:
+                raise ValueError(f"{what} hyper: {exc}") from None
+        params = self._checked_arrays(f"{what} params", state["params"])
+        grads = self._checked_arrays(f"{what} grads", state["grads"], allow_none=True)
+        run_state = "paused" if state["state"] == "running" else state["state"]
+        if run_state not in ("ready", "paused", "diverged", "finished"):
+            raise ValueError(f"{what} state '{state['state']}' is not one of ready, running, paused, diverged, finished")
         kind = state["optimizer"]["kind"]
-        if kind != self.hyper.optimizer:
-            raise ValueError(f"optimizer state is for '{kind}', but the hyperparameters say '{self.hyper.optimizer}'")
-        expected = self._optimizer_state_probe()
-        optimizer_state = {}
-        for index, entry in state["optimizer"]["state"].items():
-            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._params):
-                raise ValueError(f"optimizer state for parameter {index!r}: there are {len(self._params)} parameters")
-            shape, dtype = self._params[index].data.shape, self._params[index].data.dtype
-            entry = dict(entry)
-            for key, model_value in expected.get(index, {}).items():
-                value = entry.get(key)
-                if isinstance(model_value, np.ndarray) and not isinstance(value, np.ndarray):
-                    raise ValueError(f"optimizer state {names[index]}.{key} should be an array")
-                if isinstance(model_value, (int, np.integer)) and (isinstance(value, bool) or not isinstance(value, int)):
-                    raise ValueError(f"optimizer state {names[index]}.{key} should be a whole number")
-            for key, value in entry.items():
-                if isinstance(value, np.ndarray):
-                    if value.shape != shape:
-                        raise ValueError(f"optimizer state {names[index]}.{key} has shape {value.shape}, not {shape}")
-                    entry[key] = value.astype(dtype)
-                elif isinstance(value, int) and value < 0:
-                    raise ValueError(f"optimizer state {names[index]}.{key} is negative ({value})")
-            optimizer_state[index] = entry
+        if kind != hyper.optimizer:
+            raise ValueError(f"{what} optimizer state is for '{kind}', but the hyperparameters say '{hyper.optimizer}'")
+        optimizer_state = self._checked_optimizer_state(f"{what} optimizer state", state["optimizer"]["state"], hyper)
 
         best = state["best_val"]
-        best_params = None if best["params"] is None else self._checked_arrays("best_val params", best["params"])
-        best_epoch = None if best["epoch"] is None else self._checked_epoch("best_val epoch", best["epoch"])
+        best_params = None if best["params"] is None else self._checked_arrays(f"{what} best_val params", best["params"])
+        best_epoch = None if best["epoch"] is None else self._checked_epoch(f"{what} best_val epoch", best["epoch"])
+        if best_epoch is not None and best_epoch > epoch:
+            raise ValueError(f"{what} best_val epoch {best_epoch} is after the run's epoch {epoch}")
         best_loss = math.inf if best_epoch is None else float(best["loss"])
 
         divergence = None
         if state["divergence"] is not None:
             d = state["divergence"]
-            d_params = dict(zip(names, self._checked_arrays("divergence params", [d["params"].get(n) for n in names])))
-            divergence = Divergence(self._checked_epoch("divergence epoch", d["epoch"]), float(d["loss"]),
+            d_epoch = self._checked_epoch(f"{what} divergence epoch", d["epoch"])
+            if d_epoch > epoch:
+                raise ValueError(f"{what} divergence epoch {d_epoch} is after the run's epoch {epoch}")
+            d_params = dict(zip(names, self._checked_arrays(f"{what} divergence params",
+                                                            [d["params"].get(n) for n in names])))
+            divergence = Divergence(d_epoch, float(d["loss"]),
                                     MappingProxyType({k: float(v) for k, v in d["grad_norms"].items()}),
                                     _frozen(d_params))
 
         last = state["last"]
-        update = None
-        if last is not None and last["update"] is not None:
-            update = self._checked_arrays("last update", last["update"])
+        if last is not None:
+            if last["update"] is None:  # files written before every epoch kept its update
+                update = [np.full_like(p, np.nan) for p in params]
+            else:
+                update = self._checked_arrays(f"{what} last update", last["update"])
+            kept_grads = [g if g is not None else None for g in grads]
+            last = (float(last["train_loss"]), None if last["val_loss"] is None else float(last["val_loss"]),
+                    kept_grads, update)
+        mark = state["history_mark"]
+        if isinstance(mark, Mapping):
+            open_bucket = mark["open"]
+            mark = (history.mark()[0], mark["buckets"], mark["width"],
+                    None if open_bucket is None else tuple(open_bucket), mark["epochs"])
+        mark = history.check_mark(mark, f"{what} history_mark")
+        if mark[4] != epoch:
+            raise ValueError(f"{what} history_mark covers {mark[4]} epochs, but the frame is epoch {epoch}")
+        return _Frame(epoch=epoch, state=run_state, stopped_early=bool(state["stopped_early"]), hyper=hyper,
+                      params=params, grads=grads, optimizer_state=optimizer_state, last=last,
+                      best_val=(best_loss, best_epoch, best_params),
+                      first_loss=None if state["first_loss"] is None else float(state["first_loss"]),
+                      divergence=divergence, history_mark=mark)
 
-        # Every check passed: from here on nothing raises.
-        optimizer = self._make_optimizer()
-        groups = optimizer.state_dict()["param_groups"]  # the hyperparameters' own, not the file's
-        optimizer.load_state_dict({"state": optimizer_state, "param_groups": groups})
-        with no_grad():
-            for p, saved, grad in zip(self._params, params, grads):
-                p.data[...] = saved
-                p.grad = None if grad is None else Tensor(grad)
-        self.optimizer = optimizer
-        self.epoch = epoch
-        self.state = run_state
-        self.stopped_early = bool(state["stopped_early"])
-        self.history = history
-        self._history_capacity = history.capacity
-        self._rewind = deque(frames or [self._frame()], maxlen=self.REWIND_DEPTH)
-        self._best_val = (best_loss, best_epoch, best_params)
-        self._first_loss = None if state["first_loss"] is None else float(state["first_loss"])
-        self.divergence = divergence
-        self._last = None if last is None else (
-            float(last["train_loss"]), None if last["val_loss"] is None else float(last["val_loss"]),
-            [None if p.grad is None else p.grad.data for p in self._params], update)
-        self._rate = (time.perf_counter(), epoch, 0.0)
+    def _checked_optimizer_state(self, what: str, saved: Mapping, hyper: Hyperparameters) -> list:
+        """Per parameter, the optimizer state `saved` holds for it (or None), each value
+        checked against what this optimizer keeps (names, kinds, shapes) and cast."""
+        names = [name for name, _ in self._named]
+        expected = self._optimizer_state_probe(hyper)
+        out: list = [None] * len(self._params)
+        for index, entry in saved.items():
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._params):
+                raise ValueError(f"{what} for parameter {index!r}: there are {len(self._params)} parameters")
+            shape, dtype = self._params[index].data.shape, self._params[index].data.dtype
+            entry = dict(entry)
+            for key, model_value in expected.get(index, {}).items():
+                value = entry.get(key)
+                if isinstance(model_value, np.ndarray) and not isinstance(value, np.ndarray):
+                    raise ValueError(f"{what} {names[index]}.{key} should be an array")
+                if isinstance(model_value, (int, np.integer)) and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise ValueError(f"{what} {names[index]}.{key} should be a whole number")
+            for key, value in entry.items():
+                if isinstance(value, np.ndarray):
+                    if value.shape != shape:
+                        raise ValueError(f"{what} {names[index]}.{key} has shape {value.shape}, not {shape}")
+                    entry[key] = value.astype(dtype)
+                elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{what} {names[index]}.{key} should be an array or a whole number >= 0")
+            out[index] = entry
+        return out
 
     def take_over(self, other: "Trainer") -> None:
         """Become `other` (typically a loaded session), all at once: whoever holds this
@@ -640,7 +726,7 @@ class Trainer:
             raise TypeError(f"take_over needs a Trainer, not {type(other).__name__}")
         self.__dict__.update(other.__dict__)
 
-    def _optimizer_state_probe(self) -> dict:
+    def _optimizer_state_probe(self, hyper: Hyperparameters) -> dict:
         """What the optimizer keeps per parameter (names and kinds of values), learnt by
         letting a twin of it take one zero-gradient step on copies of the parameters: the
         optimizer's own code says what a saved state must hold."""
@@ -649,7 +735,7 @@ class Trainer:
             twin = Tensor(p.data.copy(), requires_grad=True)
             twin.grad = Tensor(np.zeros_like(p.data))
             twins.append(twin)
-        probe = self._make_optimizer(params=twins)
+        probe = self._make_optimizer(params=twins, hyper=hyper)
         with no_grad():
             probe.step()
         return probe.state_dict()["state"]
@@ -717,16 +803,7 @@ class Trainer:
         else:
             train_loss, val_loss, g, u = self._last
             grads = {n: (np.zeros_like(p.data) if gi is None else gi.copy()) for n, gi, p in zip(names, g, self._params)}
-            if u is None:  # the fast path did not record it: derive what SGD did
-                u = [None] * len(names)
-            update = {}
-            for n, ui, gi, p in zip(names, u, g, self._params):
-                if ui is not None:
-                    update[n] = ui
-                elif gi is not None and self.hyper.optimizer == "sgd" and not self.hyper.momentum and not self.hyper.weight_decay:
-                    update[n] = -self.hyper.learning_rate * gi
-                else:
-                    update[n] = np.full_like(p.data, np.nan)
+            update = {n: ui.copy() for n, ui in zip(names, u)}
         x = self.dataset.x
         lo, hi = float(np.min(x)), float(np.max(x))
         pad = 0.05 * (hi - lo)
