@@ -1,4 +1,4 @@
-"""Pinned runs in a session file: `Ghost`s to the plain data `save_session` stores, and back.
+"""Pinned runs (`Ghost`), and how they go into a session file and come back.
 
 A saved ghost is `{"label": str, "epochs": array, "train_loss": array, "val_loss": array or
 null, "path": [n, 2] array of (w, b) or null}`. Loading checks each field's type and refuses
@@ -6,11 +6,34 @@ anything else with a one-line `SessionError` naming the field (`ghosts[0].epochs
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from engine.training.session import SessionError
 
-from .widgets.loss_plot import Ghost
+
+@dataclass(frozen=True)
+class Ghost:
+    """An earlier run's training loss, pinned to compare the next run against (with its
+    validation loss, if it had a split, and its (w, b) path on the landscape, if a line)."""
+
+    label: str
+    epochs: np.ndarray
+    train_loss: np.ndarray
+    val_loss: np.ndarray | None = None
+    path: np.ndarray | None = None  # [n, 2] of (w, b), oldest first
+    # Which loss surface the path lies on (data and input transform): a path is only
+    # meaningful on the landscape of the same data fed the same way.
+    surface: str | None = None
+
+
+def loss_surface(snapshot) -> str:
+    """A name for the (w, b) loss surface a line run descends: its data, columns, split and input."""
+    s = snapshot.setup
+    split = (s.val_fraction, s.split_seed, s.train_indices, s.val_indices)
+    return f"{s.dataset}|{s.x_column}|{s.y_column}|{split}|{snapshot.transform.describe()}"
+
 
 FIELDS = ("label", "epochs", "train_loss", "val_loss", "path", "surface")
 

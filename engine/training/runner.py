@@ -1,12 +1,15 @@
 """Run a Trainer in a background thread and stream its snapshots.
 
-The UI (or any caller) never trains on its own thread: it sends commands (play, pause,
-step N, change a hyperparameter, reset) and receives `Snapshot`s, at most `snapshot_rate`
-per second plus one at every change of state. A slow consumer never builds a backlog: only
-the newest snapshot is kept, older ones are dropped.
+One thread owns the trainer: the worker. Everyone else sends it commands (play, pause, step
+N, change a hyperparameter, reset, any function of the trainer) through a queue, which it
+drains between two epochs; a command never sees half an epoch, and the caller gets the
+command's result (or its exception) back. Since only the worker runs commands and takes
+snapshots, snapshots reach listeners in the order things happened: after a command has
+returned, no snapshot from before it can arrive.
 
-Commands take effect between two epochs. The trainer itself is only touched while
-`_lock` is held, so a command never sees half an epoch.
+Listeners receive a `Snapshot` after every command and, while training, at most
+`snapshot_rate` per second. A slow consumer never builds a backlog if it keeps only the
+newest (`snapshots()` does).
 
 `threaded=False` runs every command inline on the caller's thread: tests use it to drive
 training step by step, deterministically.
@@ -14,9 +17,10 @@ training step by step, deterministically.
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 import time
-from contextlib import contextmanager
+from concurrent.futures import Future, TimeoutError
 from typing import AsyncIterator, Callable
 
 import numpy as np
@@ -24,17 +28,15 @@ import numpy as np
 from .trainer import Hyperparameters, Setup, Snapshot, Trainer
 
 Listener = Callable[[Snapshot], None]
-_SLICE = 0.02  # longest time the worker holds the lock before letting commands in
-_HANDOVER = 0.005  # longest time the worker steps aside for a waiting command
+_SLICE = 0.02  # longest the worker trains before it looks at the queue again
 
 
 class BackgroundTrainer:
     def __init__(self, trainer: Trainer | None = None, *, epochs_per_second: float | None = None,
                  snapshot_rate: float = 10.0, threaded: bool = True):
         self.trainer = trainer or Trainer()
-        self._lock = threading.RLock()
-        self._wake = threading.Condition(self._lock)
         self._listeners: list[Listener] = []
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._running = False
         self._pending = 0  # epochs still to run for step(n)
         self._closed = False
@@ -42,27 +44,8 @@ class BackgroundTrainer:
         self._snapshot_rate = snapshot_rate
         self._threaded = threaded
         self._thread: threading.Thread | None = None
-        self._latest = self.trainer.snapshot()
-        self._waiting = 0  # commands waiting for the lock (the worker lets them in first)
-        self._waiting_lock = threading.Lock()
-
-    @contextmanager
-    def _command(self):
-        """Hold the lock for a command. The lock is not fair: a worker that releases it and
-        takes it straight back can starve a waiting key press for seconds. So a command
-        says it is waiting; the worker ends its slice at the next epoch and steps aside
-        until the command has the lock."""
-        with self._waiting_lock:
-            self._waiting += 1
-        try:
-            self._lock.acquire()
-        finally:
-            with self._waiting_lock:
-                self._waiting -= 1
-        try:
-            yield
-        finally:
-            self._lock.release()
+        self._depth = 0  # commands running inside commands (on the worker): one snapshot at the end
+        self._latest = self.trainer.snapshot(speed_limit=self._speed)
 
     # ------------------------------------------------------------------ listening
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -73,11 +56,8 @@ class BackgroundTrainer:
 
     @property
     def latest(self) -> Snapshot:
+        """The newest snapshot delivered (for scripts and tests; a UI listens instead)."""
         return self._latest
-
-    @property
-    def state(self) -> str:
-        return self._latest.state
 
     @property
     def running(self) -> bool:
@@ -114,185 +94,208 @@ class BackgroundTrainer:
             remove()
 
     # ------------------------------------------------------------------ commands
+    def call(self, fn: Callable[[Trainer], object], pause: bool = False):
+        """Run `fn(trainer)` between two epochs (after pausing the run, if `pause`), publish
+        a snapshot of the result, and return what `fn` returned (or raise what it raised;
+        the snapshot is published either way, so a listener sees the run as it is)."""
+        if pause:
+            def paused(trainer: Trainer, fn=fn):
+                self._pause(trainer)
+                return fn(trainer)
+
+            fn = paused
+        if not self._threaded or self._closed or threading.current_thread() is self._thread:
+            return self._run_command(fn)  # nobody else touches the trainer: run it here
+        future: Future = Future()
+        self._commands.put((fn, future))
+        self._start_worker()
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except TimeoutError:
+                if self._thread is None or not self._thread.is_alive():  # the worker died or closed
+                    if future.set_running_or_notify_cancel():
+                        return self._run_command(fn)
+                    return future.result()
+
     def play(self) -> None:
         """Train continuously until paused, diverged or the epoch budget is reached."""
-        with self._command():
-            if not self.trainer.can_step:
-                return
-            self._running = True
-            self._set_state("running")
-            self._kick()
-        self._publish()
-
-    start = resume = play
+        self.call(self._play)
 
     def pause(self) -> None:
-        with self._command():
-            self._running = False
-            self._pending = 0
-            if self.trainer.state == "running":
-                self._set_state("paused")
-        self._publish()
+        self.call(self._pause)
 
     def toggle(self) -> None:
-        self.pause() if self._running else self.play()
+        self.call(lambda t: self._pause(t) if self._running else self._play(t))
 
     def step(self, epochs: int = 1) -> None:
         """Train exactly `epochs` more epochs (stops early on divergence or the budget)."""
-        with self._command():
-            if self._running or not self.trainer.can_step:
-                return
-            self._pending += max(0, int(epochs))
-            if not self._threaded:
-                self._run_inline()
-                return
-            self._kick()
+        def step(trainer: Trainer) -> None:
+            self._pause(trainer)
+            if trainer.can_step:
+                self._pending = max(0, int(epochs))
+                if not self._threaded:
+                    self._train_inline(trainer)
+
+        self.call(step)
 
     def set_speed(self, epochs_per_second: float | None) -> None:
         """Limit training to this many epochs per second (None: as fast as possible)."""
-        with self._command():
+        def set_speed(_trainer: Trainer) -> None:
             self._speed = epochs_per_second if epochs_per_second and epochs_per_second > 0 else None
-            self._wake.notify_all()
+
+        self.call(set_speed)
 
     def set_hyperparameters(self, **changes) -> Hyperparameters:
         """Steer the run between two epochs; raises SettingError for a bad value."""
-        with self._command():
-            hyper = self.trainer.set_hyperparameters(**changes)
-        self._publish()
-        return hyper
+        return self.call(lambda t: t.set_hyperparameters(**changes))
 
-    def reset(self, setup: Setup | None = None, dataset=None, **setup_changes) -> None:
-        """Start over, optionally with a new setup; raises SettingError for a bad one
+    def reset(self, setup: Setup | None = None, dataset=None, hyper: Hyperparameters | None = None,
+              resume: bool = False) -> None:
+        """Start over, optionally with a new setup, dataset and hyperparameters, and go on
+        playing if the run was playing and `resume`; raises SettingError for a bad value
         (and then the current run is kept untouched)."""
-        from dataclasses import replace
-
-        with self._command():
-            new_setup = replace(setup or self.trainer.setup, **setup_changes) if setup_changes else setup
+        def reset(trainer: Trainer) -> None:
+            was_running = self._running
+            trainer.reset(setup, dataset=dataset, hyper=hyper)
             self._running = False
             self._pending = 0
-            self.trainer.reset(new_setup, dataset=dataset) if (new_setup or dataset) else self.trainer.reset()
-        self._publish()
+            if resume and was_running:
+                self._play(trainer)
+
+        self.call(reset)
 
     def rewind(self, epochs: int = 1) -> int:
-        with self._command():
-            self._running = False
-            self._pending = 0
-            epoch = self.trainer.rewind(epochs)
-        self._publish()
-        return epoch
+        def rewind(trainer: Trainer) -> int:
+            self._pause(trainer)
+            return trainer.rewind(epochs)
 
-    def call(self, fn: Callable[[Trainer], object]):
-        """Run `fn(trainer)` between two epochs and publish the result's effect."""
-        with self._command():
-            result = fn(self.trainer)
-        self._publish()
-        return result
+        return self.call(rewind)
 
     def close(self) -> None:
         """Stop the worker thread (idempotent)."""
-        with self._command():
-            self._closed = True
-            self._running = False
-            self._pending = 0
-            self._wake.notify_all()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if self._closed:
+            return
+        if self._thread is not None and self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self.call(self._close)
             self._thread.join(timeout=2)
-
-    cancel = close
+        self._closed = True
+        self._running = False
+        self._pending = 0
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no epochs are pending and not running (for tests and scripts)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._command():
-                if not self._running and self._pending == 0:
-                    return True
+            if self.call(lambda t: not self._running and self._pending == 0):
+                return True
             time.sleep(0.002)
         return False
 
-    # ------------------------------------------------------------------ the worker
-    def _set_state(self, state: str) -> None:
-        if self.trainer.state not in ("diverged", "finished") or state in ("ready",):
-            self.trainer.state = state
+    # ------------------------------------------------------------------ on the worker
+    def _play(self, trainer: Trainer) -> None:
+        if trainer.can_step:
+            self._running = True
+            self._pending = 0
+            trainer.state = "running"
 
-    def _kick(self) -> None:
-        if not self._threaded:
-            return
+    def _pause(self, trainer: Trainer) -> None:
+        self._running = False
+        self._pending = 0
+        if trainer.state == "running":
+            trainer.state = "paused"
+
+    def _close(self, trainer: Trainer) -> None:
+        self._pause(trainer)
+        self._closed = True
+
+    def _run_command(self, fn: Callable[[Trainer], object]):
+        self._depth += 1
+        try:
+            return fn(self.trainer)
+        finally:
+            self._depth -= 1
+            if not self._depth:
+                self._publish()
+
+    def _train_inline(self, trainer: Trainer) -> None:
+        with np.errstate(all="ignore"):
+            while self._pending > 0 and trainer.can_step:
+                trainer.advance()
+                self._pending -= 1
+        self._pending = 0
+        if trainer.state == "ready" and trainer.epoch:
+            trainer.state = "paused"
+
+    def _start_worker(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._loop, name="kepler-trainer", daemon=True)
             self._thread.start()
-        self._wake.notify_all()
 
-    def _run_inline(self) -> None:
-        with np.errstate(all="ignore"):
-            while self._pending > 0 and self.trainer.can_step:
-                self.trainer.advance()
-                self._pending -= 1
-        self._pending = 0
-        if self.trainer.state == "running":
-            self.trainer.state = "paused"
-        elif self.trainer.state == "ready" and self.trainer.epoch:
-            self.trainer.state = "paused"
-        self._publish()
+    def _drain(self, block_for: float | None) -> None:
+        """Run the queued commands; wait up to `block_for` seconds for the first (None:
+        until one comes, 0: not at all)."""
+        try:
+            item = self._commands.get(timeout=block_for) if block_for != 0 else self._commands.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            fn, future = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(self._run_command(fn))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    future.set_exception(exc)
+            try:
+                item = self._commands.get_nowait()
+            except queue.Empty:
+                return
 
     def _loop(self) -> None:
         interval = 1.0 / self._snapshot_rate if self._snapshot_rate else 0.0
         next_publish = 0.0
         next_epoch_at = time.perf_counter()
+        trainer = self.trainer
         with np.errstate(all="ignore"):
-            while True:
-                with self._wake:
-                    while not self._closed and not self._running and self._pending == 0:
-                        self._wake.wait()
-                        next_epoch_at = time.perf_counter()
-                    if self._closed:
-                        return
-                    trainer = self.trainer
-                    slice_end = time.perf_counter() + _SLICE
-                    sleep_for = 0.0
-                    while (self._running or self._pending > 0) and trainer.can_step:
-                        if self._waiting:
-                            break  # a command is waiting: let it in now, not at the end of the slice
-                        now = time.perf_counter()
-                        if self._speed:
-                            if now < next_epoch_at:
-                                sleep_for = next_epoch_at - now
-                                break
-                            # Don't bank time while paused or slow: at most one epoch of catch-up.
-                            next_epoch_at = max(next_epoch_at, now - 1.0 / self._speed) + 1.0 / self._speed
-                        trainer.advance()
-                        if self._pending:
-                            self._pending -= 1
-                        if now >= slice_end:
-                            break
-                    finished = not trainer.can_step or (not self._running and self._pending == 0)
-                    if finished:
-                        self._running = False
-                        self._pending = 0
-                        if trainer.state in ("running", "ready"):
-                            trainer.state = "paused" if trainer.epoch else "ready"
+            while not self._closed:
+                training = (self._running or self._pending > 0) and trainer.can_step
+                if not training:
+                    self._drain(block_for=None)  # idle: sleep until a command comes
+                    next_epoch_at = time.perf_counter()
+                    continue
+                now = time.perf_counter()
+                if self._speed and now < next_epoch_at:
+                    self._drain(block_for=min(next_epoch_at - now, 0.1))  # the speed limit: wait, but listen
+                    continue
+                self._drain(block_for=0)
+                if self._closed or not ((self._running or self._pending > 0) and trainer.can_step):
+                    continue
+                slice_end = time.perf_counter() + _SLICE
+                while (self._running or self._pending > 0) and trainer.can_step:
                     now = time.perf_counter()
-                    due = finished or now >= next_publish
-                    if due:
-                        next_publish = now + interval
-                        # Delivered under the lock: a command's own snapshot (taken under
-                        # it too) can then never be overtaken by an older one from here.
-                        self._deliver(trainer.snapshot())
-                if sleep_for:
-                    with self._wake:
-                        self._wake.wait(timeout=min(sleep_for, 0.1))
-                elif self._waiting:
-                    handover_until = time.perf_counter() + _HANDOVER
-                    while self._waiting and time.perf_counter() < handover_until:
-                        time.sleep(0.0001)  # until the waiting command holds the lock
-                else:
-                    time.sleep(0)  # let the UI thread have the interpreter
+                    if self._speed:
+                        if now < next_epoch_at:
+                            break
+                        # Don't bank time while paused or slow: at most one epoch of catch-up.
+                        next_epoch_at = max(next_epoch_at, now - 1.0 / self._speed) + 1.0 / self._speed
+                    trainer.advance()
+                    if self._pending:
+                        self._pending -= 1
+                    if now >= slice_end or not self._commands.empty():
+                        break
+                finished = not trainer.can_step or (not self._running and self._pending == 0)
+                if finished:
+                    self._running = False
+                    self._pending = 0
+                    if trainer.state in ("running", "ready"):
+                        trainer.state = "paused" if trainer.epoch else "ready"
+                now = time.perf_counter()
+                if finished or now >= next_publish:
+                    next_publish = now + interval
+                    self._publish()
 
     def _publish(self) -> None:
-        with self._command():
-            self._deliver(self.trainer.snapshot())  # in order with the worker's (see _loop)
-
-    def _deliver(self, snapshot: Snapshot) -> None:
+        snapshot = self.trainer.snapshot(speed_limit=self._speed)
         self._latest = snapshot
         for listener in list(self._listeners):
             listener(snapshot)

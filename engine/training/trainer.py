@@ -233,6 +233,9 @@ class Snapshot:
     raw_line: tuple[float, float] | None = None  # (w, b) for raw input, linear model only
     epochs_per_second: float = 0.0
     step_count: int = 0  # optimizer steps taken (equals epoch: one full batch per epoch)
+    speed_limit: float | None = None  # epochs per second the runner allows (None: as fast as it goes)
+    dataset: object = None  # the points the run trains on (data.Dataset; read-only arrays)
+    split: Split | None = None  # which of them train and which validate
 
     @property
     def diverged(self) -> bool:
@@ -284,21 +287,25 @@ class Trainer:
         self.reset(setup or Setup())
 
     # ------------------------------------------------------------------ run definition
-    def reset(self, setup: Setup | None = None, dataset=None) -> None:
-        """Start the run over (with a new setup or dataset if given).
+    def reset(self, setup: Setup | None = None, dataset=None, hyper: Hyperparameters | None = None) -> None:
+        """Start the run over (with a new setup, dataset or hyperparameters if given).
 
         Everything that can fail (the setup, loading the data, the split) is done before
         the first attribute changes: a bad setup raises SettingError and leaves the current
         run exactly as it was, so an app can refuse it and carry on."""
         setup = (setup or self.setup).validate()
+        hyper = (hyper or self.hyper).validate()
         override = dataset if dataset is not None else self._dataset_override
         data = self._load_dataset(setup, override)
         split = self._make_split(setup, len(data))
         dtype = np.dtype(setup.dtype)
         transform = self._make_transform(setup, data.x[split.train])
         model = build_model(setup.model, seed=setup.init_seed, dtype=dtype, line_start=(setup.init_w, setup.init_b))
+        for array in (data.x, data.y, split.train, split.val):  # shared with every snapshot
+            array.flags.writeable = False
         # Nothing below raises: the new run replaces the old one as a whole.
         self._dataset_override = override
+        self.hyper = hyper
         self.dataset = data
         self.setup = setup
         self._dtype = dtype
@@ -792,8 +799,8 @@ class Trainer:
             self._rate = (now, self.epoch, rate)
         return rate
 
-    def snapshot(self, history_points: int = 512, fit_points: int = 64) -> Snapshot:
-        """A frozen copy of the run's current state."""
+    def snapshot(self, history_points: int = 512, fit_points: int = 64, speed_limit: float | None = None) -> Snapshot:
+        """A frozen copy of the run's current state (`speed_limit`: the runner's, shown with it)."""
         names = [n for n, _ in self._named]
         params = {n: p.data.copy() for n, p in self._named}
         if self._last is None:
@@ -836,6 +843,9 @@ class Trainer:
             raw_line=raw_line,
             epochs_per_second=self.epochs_per_second(),
             step_count=self.epoch,
+            speed_limit=speed_limit,
+            dataset=self.dataset,
+            split=self.split,
         )
 
     def _warning(self) -> str | None:

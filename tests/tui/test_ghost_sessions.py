@@ -10,7 +10,8 @@ from engine.training.session import load_session, save_session
 from engine.training.trainer import Hyperparameters, Setup
 from tui.screens.file_dialogs import TextDialog
 from tui.screens.landscape import LandscapeScreen
-from tui.widgets.loss_plot import Ghost, LossPlot
+from tui.ghosts import Ghost
+from tui.widgets.loss_plot import LossPlot
 
 from pilot_helpers import make_app, notifications
 from test_data_and_sessions import dialog_error, type_into

@@ -20,7 +20,7 @@ from engine.training.trainer import SettingError, Snapshot
 
 from .. import settings as lesson
 from ..widgets.landscape_map import LandscapeMap
-from ..widgets.loss_plot import loss_surface
+from ..ghosts import loss_surface
 
 if TYPE_CHECKING:
     from ..descent_path import DescentPath

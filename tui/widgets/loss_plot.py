@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from engine.training.trainer import Snapshot
 
 from .. import format as fmt
+from ..ghosts import Ghost
 from .plot import Plot, nice_ticks, nice_up
 
 TINY_LOSS = 1e-12  # a log axis cannot show 0: a perfect fit is drawn at this floor
@@ -34,28 +35,6 @@ def bin_last(epochs: np.ndarray, values: np.ndarray, x_max: float, bins: int) ->
     last = np.r_[column[1:] != column[:-1], True]
     last[0] = True  # the starting loss is the lesson's first number: always keep it
     return epochs[last], values[last]
-
-
-@dataclass(frozen=True)
-class Ghost:
-    """An earlier run's training loss, pinned to compare the next run against (with its
-    validation loss, if it had a split, and its (w, b) path on the landscape, if a line)."""
-
-    label: str
-    epochs: np.ndarray
-    train_loss: np.ndarray
-    val_loss: np.ndarray | None = None
-    path: np.ndarray | None = None  # [n, 2] of (w, b), oldest first
-    # Which loss surface the path lies on (data and input transform): a path is only
-    # meaningful on the landscape of the same data fed the same way.
-    surface: str | None = None
-
-
-def loss_surface(snapshot) -> str:
-    """A name for the (w, b) loss surface a line run descends: its data, columns, split and input."""
-    s = snapshot.setup
-    split = (s.val_fraction, s.split_seed, s.train_indices, s.val_indices)
-    return f"{s.dataset}|{s.x_column}|{s.y_column}|{split}|{snapshot.transform.describe()}"
 
 
 def ghost_curves(ghost: Ghost) -> list[np.ndarray]:

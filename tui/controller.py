@@ -1,0 +1,270 @@
+"""Every change a user can make to the run, in one place and without any UI.
+
+The Textual app is a thin layer over this: a key calls a method here, the method validates
+what was asked, then applies it as one command on the runner's thread (between two epochs),
+so a refused value never leaves a run half changed. What the change did comes back as
+snapshots, through the runner's listeners; what to tell the user comes back as an
+`Outcome` (or None when there is nothing to say).
+
+Imports no textual: a test loads this module in a fresh interpreter and checks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+import data
+from engine.lesson.gradcheck import check_gradients
+from engine.lesson.presets import preset
+from engine.training import session as sessions
+from engine.training.runner import BackgroundTrainer
+from engine.training.setup_string import format_setup_string, parse_setup_string
+from engine.training.trainer import Hyperparameters, SettingError, Setup, Snapshot, Trainer
+
+from . import settings
+from .ghosts import Ghost, ghost_to_saved, ghosts_from_saved, loss_surface
+
+MAX_GHOSTS = 5
+SESSION_FILE = "kepler-session.json"
+HISTORY_FILE = "kepler-history.csv"
+FRESH_SPLIT = {"train_indices": None, "val_indices": None}  # chosen indices belong to the old points
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to tell the user after a change: a notification's text, title and severity."""
+
+    message: str
+    title: str = ""
+    severity: str = "information"  # information | warning | error
+    timeout: float = 4.0
+
+    @property
+    def refused(self) -> bool:
+        return self.severity == "error"
+
+
+def refused(message: str) -> Outcome:
+    return Outcome(message, "Not changed", "error", 6.0)
+
+
+def default_trainer() -> Trainer:
+    """The chapter's line on the thermometer data, with the normalised input (0.1 * t_u) and
+    lr 1e-2 that converge: `space` shows learning, `z` (raw input) shows divergence."""
+    return Trainer(Setup(input_transform="scale", input_scale=0.1), Hyperparameters(learning_rate=1e-2, epochs=5000))
+
+
+class Controller:
+    """Owns the runner (and so the run) and the pinned runs; every method is safe to call
+    from the UI thread and returns quickly."""
+
+    def __init__(self, trainer: Trainer | None = None, *, speed: float | None = settings.DEFAULT_SPEED,
+                 snapshot_rate: float = 10.0, threaded: bool = True, ghosts: Iterable[Ghost] = ()):
+        self.runner = BackgroundTrainer(trainer or default_trainer(), epochs_per_second=speed,
+                                        snapshot_rate=snapshot_rate, threaded=threaded)
+        self.ghosts: tuple[Ghost, ...] = tuple(ghosts)
+
+    # ------------------------------------------------------------------ listening
+    def add_listener(self, listener: Callable[[Snapshot], None]) -> Callable[[], None]:
+        return self.runner.add_listener(listener)
+
+    def close(self) -> None:
+        self.runner.close()
+
+    @property
+    def speed(self) -> float | None:
+        return self.runner.epochs_per_second
+
+    # ------------------------------------------------------------------ training
+    def toggle_run(self) -> Outcome | None:
+        def toggle(trainer: Trainer) -> Outcome | None:
+            if trainer.state == "diverged":
+                return Outcome("The run diverged: press r to start over, or 1, 2, 3 for a fix.", severity="warning")
+            if trainer.state == "finished" and not self.runner.running:
+                if trainer.stopped_early:
+                    return Outcome("Early stopping ended the run at the best validation epoch: r starts over.",
+                                   severity="warning")
+                return Outcome("The epoch budget is spent: b raises it, r starts over.", severity="warning")
+            self.runner.toggle()
+            return None
+
+        return self.runner.call(toggle)
+
+    def step(self, epochs: int = 1) -> None:
+        self.runner.step(epochs)
+
+    def rewind(self, epochs: int = 1) -> Outcome | None:
+        before = self.runner.latest.epoch
+        if self.runner.rewind(epochs) == before:
+            return Outcome("Nothing to step back to (the start, or further back than the trainer keeps).",
+                           severity="warning", timeout=3)
+        return None
+
+    def reset(self) -> Outcome:
+        self.runner.reset()
+        return Outcome("Back to epoch 0 and the initial parameters.", "Reset", timeout=2)
+
+    # ------------------------------------------------------------------ settings
+    def apply(self, change: settings.Change, what: str, restart: bool = False) -> Outcome | None:
+        """A key's or a typed value's change. A setup change (or `restart`) starts the run
+        over, still running if it was; a hyperparameter change steers the run; a speed
+        changes the runner. All or nothing: a bad value changes nothing."""
+        if change.speed is not None:
+            self.runner.set_speed(change.speed[0])
+        if change.restarts or restart:
+            return self.start_over(what, setup_changes=change.setup, hyper_changes=change.hyper)
+        if change.hyper:
+            try:
+                self.runner.set_hyperparameters(**change.hyper)
+            except SettingError as exc:
+                return refused(str(exc))
+        return None
+
+    def start_over(self, what: str, setup: Setup | None = None, *, setup_changes: dict | None = None,
+                   hyper_changes: dict | None = None, hyper: Hyperparameters | None = None, dataset=None,
+                   resume: bool = True, say: str | None = None) -> Outcome:
+        """Start the run over on a new setup (or these changes to the current one), with
+        these hyperparameters, on these points: validated and applied as one command. The
+        run keeps playing if it was (`resume`)."""
+        def restart(trainer: Trainer) -> None:
+            try:
+                new_setup = replace(setup or trainer.setup, **(setup_changes or {}))
+                new_hyper = replace(hyper or trainer.hyper, **(hyper_changes or {}))
+            except TypeError as exc:  # a wrongly typed field: say which, never a traceback
+                raise SettingError(str(exc)) from None
+            self.runner.reset(new_setup, dataset=dataset, hyper=new_hyper, resume=resume)
+
+        try:
+            self.runner.call(restart)
+        except SettingError as exc:
+            return refused(str(exc))
+        return Outcome(say or f"{what}: the run starts over", "New run", timeout=3)
+
+    def apply_fix(self, key: str) -> Outcome | None:
+        """After a divergence, `1`, `2`, `3`: start over with that fix, and train."""
+        s = self.runner.latest
+        if s.divergence is None:
+            return Outcome(f"{key} offers a fix after a divergence; this run has not diverged "
+                           "(try a bigger learning rate, or z for the raw input).", severity="warning")
+        for fix in settings.divergence_fixes(s):
+            if fix.key == key:
+                outcome = self.start_over(fix.label, setup_changes=fix.change.setup, hyper_changes=fix.change.hyper)
+                if not outcome.refused:
+                    self.runner.play()
+                return outcome
+        return Outcome(f"There is no fix {key} for this run.", severity="warning")
+
+    def move_start(self, w: float, b: float) -> Outcome | None:
+        """Start the line from (w, b): a new run, paused if it was paused."""
+        outcome = self.start_over("start point", setup_changes={"init_w": w, "init_b": b})
+        return outcome if outcome.refused else None
+
+    def toggle_zero_grad(self) -> Outcome:
+        zero = not self.runner.latest.hyper.zero_grad
+        self.runner.set_hyperparameters(zero_grad=zero)
+        if zero:
+            return Outcome("Gradients are zeroed before each backward pass again.", "zero_grad on", timeout=3)
+        return Outcome("Each backward pass now adds to the old gradients: watch the loss.", "zero_grad off",
+                       "warning", 5)
+
+    def load_preset(self, key: str, say: str | None = None) -> Outcome:
+        p = preset(key)
+        return self.start_over(p.title, p.setup, hyper=p.hyper, resume=False,
+                               say=say or f"{p.story}  (space trains)")
+
+    # ------------------------------------------------------------------ data
+    def pick_dataset(self, name: str) -> Outcome:
+        return self.start_over(f"dataset {name}",
+                               setup_changes={"dataset": name, "x_column": None, "y_column": None, **FRESH_SPLIT})
+
+    def open_csv(self, path: str, x_column: str | None, y_column: str | None) -> Outcome:
+        if not path:
+            return refused("type the path of a CSV file")
+        return self.start_over(f"data from {Path(path).name}",
+                               setup_changes={"dataset": data.file_reference(path), "x_column": x_column or None,
+                                              "y_column": y_column or None, **FRESH_SPLIT})
+
+    def edit_points(self, x, y) -> Outcome:
+        try:
+            edited = self.runner.latest.dataset.with_points(x, y)
+        except data.DataError as exc:
+            return refused(str(exc))
+        return self.start_over("edited points", dataset=edited)
+
+    def setup_string(self) -> str:
+        s = self.runner.latest
+        return format_setup_string(s.setup, s.hyper)
+
+    def apply_setup_string(self, text: str) -> Outcome:
+        try:
+            setup, hyper = parse_setup_string(text)
+        except SettingError as exc:
+            return refused(str(exc))
+        return self.start_over("setup string", setup, hyper=hyper)
+
+    # ------------------------------------------------------------------ the chapter's tools
+    def gradient_check(self, step: float, max_elements: int, input_name: str):
+        """The gradient three ways at the current parameters, and where that is, read together
+        between two epochs (so the numbers and the place agree while a run goes on)."""
+        def check(trainer: Trainer):
+            checks = check_gradients(trainer, step=step, max_elements=max_elements)
+            if trainer.setup.model == "linear":
+                params = dict(trainer.model.named_parameters())
+                at = f"w = {float(params['w'].data):.6g}, b = {float(params['b'].data):.6g}"
+            else:
+                at = f"the {trainer.setup.model} model's current parameters"
+            return checks, f"epoch {trainer.epoch}: {at}, input {input_name}"
+
+        return self.runner.call(check)
+
+    def pin(self, descent_path) -> Outcome:
+        """Keep the shown run's curves (and its path on the landscape) as a ghost."""
+        s = self.runner.latest
+        h = s.history
+        if h.epochs.size == 0:
+            return Outcome("Nothing to pin yet: train a few epochs first.", severity="warning", timeout=3)
+        label = (f"{s.setup.model}, {settings.describe_input(s)}, {settings.describe_optimizer(s)} "
+                 f"lr {s.hyper.learning_rate:g}")
+        val = h.val_loss.astype(np.float64) if np.isfinite(h.val_loss).any() else None
+        path = descent_path.points.copy() if s.setup == descent_path.setup and s.setup.model == "linear" else None
+        has_path = path is not None and len(path)
+        ghost = Ghost(label, h.epochs.astype(np.float64), h.train_loss.astype(np.float64), val,
+                      path if has_path else None, loss_surface(s) if has_path else None)
+        self.ghosts = (self.ghosts + (ghost,))[-MAX_GHOSTS:]
+        return Outcome(f"Pinned: {label} ({len(self.ghosts)} pinned; K clears them).", "Ghost")
+
+    def clear_ghosts(self) -> None:
+        self.ghosts = ()
+
+    # ------------------------------------------------------------------ sessions and exports
+    def save_session(self, path: str) -> Outcome:
+        saved = [ghost_to_saved(g) for g in self.ghosts]
+        try:
+            written = self.runner.call(lambda t: sessions.save_session(t, path or SESSION_FILE, saved))
+        except sessions.SessionError as exc:
+            return refused(str(exc))
+        return Outcome(f"Saved to {written} (ctrl+l loads it)", "Session saved")
+
+    def load_session(self, path: str) -> Outcome:
+        """Replace the run (and the pinned runs) with a saved session's; it continues where
+        it was, paused. A bad file changes nothing."""
+        where = path or SESSION_FILE
+        try:
+            loaded, saved_ghosts = sessions.load_session(where)
+            ghosts = ghosts_from_saved(saved_ghosts, where)
+        except sessions.SessionError as exc:
+            return refused(str(exc))
+        self.runner.call(lambda t: t.take_over(loaded), pause=True)
+        self.ghosts = ghosts  # the file's pinned runs replace the ones on screen
+        return Outcome(f"{where}: epoch {loaded.epoch:,}; space continues it", "Session loaded")
+
+    def export_history(self, path: str) -> Outcome:
+        try:
+            written = self.runner.call(lambda t: sessions.export_history_csv(t, path or HISTORY_FILE))
+        except sessions.SessionError as exc:
+            return refused(str(exc))
+        return Outcome(f"Loss history written to {written}", "Exported")
+
