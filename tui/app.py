@@ -1,59 +1,46 @@
-"""The trainer screen: a teacher presses a key and the class sees learning happen.
+"""Kepler's app: a teacher presses a key and the class sees learning happen.
 
-The App owns a `BackgroundTrainer`. Training runs on the runner's thread; the runner calls
-our listener from that thread and the listener only posts a `SnapshotReady` message (which
-is thread-safe, and collapses a backlog to the newest snapshot). On the UI thread snapshots
-are shown at most `fps` times a second, immediately after a key press, and each widget
-redraws only when its own data changed, and then only the cells that changed: over SSH the
-bytes sent to the terminal are what make the app feel slow or not.
-
-Keys change settings through `settings.py`: a hyperparameter change continues the run, a
-setup change (model, input, split) starts it over and says so. A bad value is refused with
-the engine's one-line message; nothing changes.
+A thin layer. The `Controller` (UI-free) owns the run and every change a user can make; the
+`TrainerScreen` draws snapshots. Here: the keys, which call the controller (or open a dialog
+whose answer goes to the controller), and the one path by which snapshots come back: the
+runner calls our listener on its thread, the listener posts a `SnapshotReady` message
+(thread-safe; a backlog collapses to the newest), and the screen draws it.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Iterable
 
-from textual import events, on
-from textual.app import App, ComposeResult, SystemCommand
+from textual import on
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Footer, Static
 
-from engine.training.runner import BackgroundTrainer
-from engine.training.trainer import Hyperparameters, SettingError, Setup, Snapshot, Trainer
+import data
+from engine.lesson.presets import PRESETS
+from engine.training.trainer import SettingError, Trainer
+from engine.training.session import SessionError, write_atomic
 
-from . import settings as lesson
-from .chapter import CHAPTER_BINDINGS, ChapterFeatures
-from .data_sessions import DATA_BINDINGS, DataAndSessions
+from . import settings
+from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome
 from .ghosts import ghosts_from_saved
+from .lesson_steps import STEPS
 from .messages import SettingChosen, SnapshotReady
+from .screens.file_dialogs import DatasetPicker, OpenCsvDialog, TextDialog
+from .screens.gradient_check import GradientCheckScreen
 from .screens.help import HelpScreen
+from .screens.landscape import LandscapeScreen
+from .screens.lesson import LessonScreen
+from .screens.point_editor import PointEditor
+from .screens.preset_picker import PresetPicker
 from .screens.setting_dialog import SettingDialog
-from .widgets.divergence_panel import DivergencePanel
-from .widgets.fit_plot import FitData, FitPlot
-from .widgets.hyper_panel import HyperPanel
+from .screens.trainer import MIN_HEIGHT, MIN_WIDTH, TrainerScreen
+from .widgets.fit_plot import FitPlot
 from .widgets.loss_plot import LossPlot
-from .widgets.overfit_panel import OverfitPanel
-from .widgets.param_table import ParamTable
-from .widgets.status_bar import StatusBar
 
-MIN_WIDTH, MIN_HEIGHT = 70, 20  # below this the panels cannot show their numbers
 LOW_BANDWIDTH_FPS = 2.0
-
-
-def default_trainer() -> Trainer:
-    """The chapter's line on the thermometer data, with the normalised input (0.1 * t_u) and
-    lr 1e-2 that converge: `space` shows learning, `z` (raw input) shows divergence."""
-    return Trainer(Setup(input_transform="scale", input_scale=0.1),
-                   Hyperparameters(learning_rate=1e-2, epochs=5000))
-
+SCREEN_FILE = "kepler-screen.svg"
 
 # Headings of the help screen: each starts at the binding with that action.
 HELP_SECTIONS = {
@@ -67,7 +54,7 @@ HELP_SECTIONS = {
 }
 
 
-class KeplerApp(DataAndSessions, ChapterFeatures, App):
+class KeplerApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "Kepler"
     SUB_TITLE = "the mechanics of learning"
@@ -78,7 +65,7 @@ class KeplerApp(DataAndSessions, ChapterFeatures, App):
     BINDINGS = [
         Binding("space", "toggle_run", "Play", tooltip="train continuously, or pause"),
         Binding("n", "step(1)", "Step", tooltip="train one epoch"),
-        Binding("N", "step_many", "Many epochs", show=False, tooltip=f"train {lesson.MANY_EPOCHS} epochs"),
+        Binding("N", "step_many", "Many epochs", show=False, tooltip=f"train {settings.MANY_EPOCHS} epochs"),
         Binding("r", "reset", "Reset", tooltip="start the run over from the initial parameters"),
         # The footer shows the pair once, as "+/- lr"; the help screen lists both.
         Binding("plus,equals_sign", "lr_up", "lr", key_display="+/-", tooltip="learning rate × 10"),
@@ -100,8 +87,29 @@ class KeplerApp(DataAndSessions, ChapterFeatures, App):
         Binding("1", "fix('1')", "Lower lr", show=False, tooltip="after a divergence: a smaller learning rate, from the start"),
         Binding("2", "fix('2')", "Normalise", show=False, tooltip="after a divergence: a normalised input, from the start"),
         Binding("3", "fix('3')", "Adam", show=False, tooltip="after a divergence: the Adam optimizer, from the start"),
-        *CHAPTER_BINDINGS,
-        *DATA_BINDINGS,
+        Binding("p", "pick_preset", "Presets", show=False, tooltip="the chapter's experiments: pick one to run"),
+        Binding("g", "gradient_check", "Gradient check", show=False,
+                tooltip="the gradient at the current parameters three ways: finite differences, closed form, autograd"),
+        Binding("a", "toggle_zero_grad", "Accumulate", show=False,
+                tooltip="zero the gradients each epoch (on), or let them accumulate (the classic bug)"),
+        Binding("w", "landscape", "Landscape", show=False,
+                tooltip="the loss over (w, b) for the line, with the descent path (arrows move the start)"),
+        Binding("k", "pin_ghost", "Pin run", show=False,
+                tooltip="keep this run's loss curve as a dimmed ghost under the next runs"),
+        Binding("K", "clear_ghosts", "Clear pinned", show=False, tooltip="remove the pinned loss curves"),
+        Binding("c", "lesson", "Lesson", show=False, tooltip="Kepler's seven steps, one at a time (kepler --lesson)"),
+        Binding("backspace,comma", "rewind", "Step back", show=False, key_display=",",
+                tooltip="go back one epoch, exactly as it was then (n replays it)"),
+        Binding("d", "pick_dataset", "Dataset", show=False, tooltip="pick a built-in dataset (the run starts over)"),
+        Binding("ctrl+o", "open_csv", "Open CSV", show=False, tooltip="open your own CSV file (the run starts over)"),
+        Binding("e", "edit_points", "Edit points", show=False,
+                tooltip="edit the data: ←→ select a point, ↑↓ move it, a adds, x deletes (each edit starts over)"),
+        Binding("S", "type_setup_string", "Setup string", show=False,
+                tooltip="show the setup string, or type one to start that configuration"),
+        Binding("ctrl+s", "save_session", "Save", show=False, tooltip="save the session to a file"),
+        Binding("ctrl+l", "load_session", "Load", show=False, tooltip="load a saved session; it continues where it was"),
+        Binding("ctrl+e", "export_history", "Export CSV", show=False, tooltip="export the loss history as CSV"),
+        Binding("ctrl+g", "export_screen", "Export SVG", show=False, tooltip="save the screen as an SVG picture"),
         Binding("l", "toggle_log", "Log", tooltip="loss axis: linear or log scale"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this list of keys"),
         Binding("q", "quit", "Quit", tooltip="leave Kepler"),
@@ -109,304 +117,291 @@ class KeplerApp(DataAndSessions, ChapterFeatures, App):
 
     def __init__(self, trainer: Trainer | None = None, *, runner_threaded: bool = True, fps: float = 10.0,
                  low_bandwidth: bool = False, ascii_plots: bool = False, start_running: bool = False,
-                 speed: float | None = lesson.DEFAULT_SPEED, ghosts: Iterable = ()) -> None:
+                 speed: float | None = settings.DEFAULT_SPEED, ghosts: Iterable = (), open_lesson: bool = False) -> None:
         super().__init__()
-        # Pinned runs to draw from the start (a loaded session's): Ghosts, or as a session holds them.
-        self.initial_ghosts = ghosts_from_saved(ghosts)
         self.fps = min(fps, LOW_BANDWIDTH_FPS) if low_bandwidth else fps
         self.low_bandwidth = low_bandwidth
         self.ascii_plots = ascii_plots
         self.start_running = start_running
+        self.open_lesson = open_lesson  # `kepler --lesson`: the seven steps come up first
+        self.lesson_step = 0  # where the lesson is (it reopens there)
         self.threaded = runner_threaded
-        self.runner = BackgroundTrainer(trainer or default_trainer(), epochs_per_second=speed,
-                                        snapshot_rate=self.fps, threaded=runner_threaded)
-        self.speed = self.runner.epochs_per_second
-        self.snapshot: Snapshot = self.runner.latest
-        self._pending: Snapshot | None = None
-        self._frame_timer: Timer | None = None
-        self._last_frame = 0.0
-        self._last_plots = 0.0
-        self._delivered = 0  # snapshots the runner has handed us
-        self._shown_sequence = 0  # snapshots delivered before this one are out of date
-        self._plot_timer: Timer | None = None
-        self.plot_interval = 2.0 / self.fps
-        self._urgent = True
+        self.controller = Controller(trainer, speed=speed, snapshot_rate=self.fps, threaded=runner_threaded,
+                                     ghosts=ghosts_from_saved(ghosts))
+        self.trainer_screen = TrainerScreen(self.controller.runner.latest, fps=self.fps, ascii_plots=ascii_plots,
+                                            show_rate=runner_threaded, ghosts=self.controller.ghosts)
         self._stop_listening = None
 
-    # ------------------------------------------------------------------ layout
-    def compose(self) -> ComposeResult:
-        yield StatusBar(id="status", show_rate=self.threaded)
-        with Horizontal(id="main"):
-            with Vertical(id="left"):
-                yield LossPlot(id="loss", ascii_only=self.ascii_plots)
-                yield DivergencePanel(id="divergence")
-                yield FitPlot(id="fit", ascii_only=self.ascii_plots)
-            with Vertical(id="right"):
-                yield ParamTable(id="params")
-                yield HyperPanel(id="hyper")
-                yield OverfitPanel(id="overfit")
-        yield Static("", id="too-small")
-        yield Footer(compact=True)
+    def get_default_screen(self) -> Screen:
+        return self.trainer_screen
 
     def on_mount(self) -> None:
-        self.main_screen.query_one("#params").border_title = "Parameters"
-        self.main_screen.query_one("#hyper").border_title = "Hyperparameters"
-        self.main_screen.query_one("#divergence").border_title = "Diverged"
-        self.main_screen.query_one(HyperPanel).focus()
-        self.load_fit_data()
-        if self.initial_ghosts:
-            self.pinned_ghosts = self.initial_ghosts
-        self._stop_listening = self.runner.add_listener(self.snapshot_from_worker)
-        self.theme_changed_signal.subscribe(self, lambda _theme: self.redraw_all())
-        self.show_snapshot(self.runner.latest)
+        self._stop_listening = self.controller.add_listener(self.snapshot_from_worker)
+        self.theme_changed_signal.subscribe(self, lambda _theme: self.trainer_screen.redraw_all())
         if self.start_running:
-            self.runner.play()
+            self.controller.runner.play()
+        if self.open_lesson:
+            self.action_lesson()
 
     def on_unmount(self) -> None:
         if self._stop_listening is not None:
             self._stop_listening()
-        self.runner.close()
+        self.controller.close()
 
-    def on_resize(self, event: events.Resize) -> None:
-        width, height = event.size
-        self.main_screen.query_one(ParamTable).show_values = height >= 34  # room for a few numbers per tensor
-        self.main_screen.query_one("#too-small", Static).update(
-            f"Kepler needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {width}×{height}.\n"
-            "Make the window bigger or the font smaller."
-        )
-
-    # ------------------------------------------------------------------ snapshots in, frames out
-    def snapshot_from_worker(self, snapshot: Snapshot) -> None:
-        """Called by the runner (on its thread, under its lock, so in delivery order): hand
-        the snapshot over to the UI thread, do nothing else here."""
-        self._delivered += 1
-        self.post_message(SnapshotReady(snapshot, self._delivered))
+    # ------------------------------------------------------------------ the one path of snapshots
+    def snapshot_from_worker(self, snapshot) -> None:
+        """Called by the runner (on its thread, in order): hand the snapshot to the UI thread."""
+        self.post_message(SnapshotReady(snapshot))
 
     @on(SnapshotReady)
     def snapshot_ready(self, message: SnapshotReady) -> None:
         message.stop()
-        if message.sequence < self._shown_sequence:
-            return  # queued before a key press whose result is already on screen: older news
-        self._pending = message.snapshot
-        self.schedule_frame()
-
-    def schedule_frame(self) -> None:
-        if self._frame_timer is not None and not self._urgent:
-            return  # a frame is already due; it will take the newest snapshot
-        wait = self._last_frame + 1.0 / self.fps - time.monotonic()
-        if self._urgent or wait <= 0:
-            self.frame()
-        else:
-            self._frame_timer = self.set_timer(wait, self.frame)
-
-    def frame(self) -> None:
-        if self._frame_timer is not None:
-            self._frame_timer.stop()
-            self._frame_timer = None
-        now = self._last_frame = time.monotonic()
-        urgent, self._urgent = self._urgent, False
-        if self._pending is None:
-            return
-        snapshot, self._pending = self._pending, None
-        if urgent:
-            # After a key press the numbers go out first and the plots in the next refresh:
-            # the changed value is on screen a plot-build sooner.
-            self.show_snapshot(snapshot, plots=False)
-            self.call_after_refresh(self.show_plots, snapshot)
-            return
-        # Plots are most of the bytes a frame sends: they follow at half the frame rate.
-        plots_due = now - self._last_plots >= self.plot_interval
-        self.show_snapshot(snapshot, plots=plots_due)
-        if not plots_due and self._plot_timer is None:
-            self._plot_timer = self.set_timer(self._last_plots + self.plot_interval - now, self.owed_plots)
-
-    def owed_plots(self) -> None:
-        self._plot_timer = None
-        self.show_plots(self.snapshot)
-
-    def show_snapshot(self, s: Snapshot, plots: bool = True) -> None:
-        if not self.screen_stack or self._closing:
-            return  # shutting down: nothing left to draw on
-        was_diverged = self.snapshot.divergence is not None
-        self.snapshot = s
-        diverged = s.divergence is not None
-        self.main_screen.set_class(diverged, "-diverged")
-        self.main_screen.query_one(StatusBar).show(s)
-        self.main_screen.query_one(ParamTable).show(s)
-        self.main_screen.query_one(HyperPanel).show(s, self.speed)
-        self.main_screen.query_one(OverfitPanel).show(s)
-        if diverged:
-            self.main_screen.query_one(DivergencePanel).show(s)
-        if plots:
-            self.show_plots(s)
-        if diverged != was_diverged:
-            self.refresh_bindings()  # the fix keys come and go with the divergence
-        self.show_chapter_extras(s, plots)
-
-    def show_plots(self, s: Snapshot) -> None:
-        if s is not self.snapshot or not self.screen_stack or self._closing:
-            return  # a newer snapshot was shown meanwhile; it has drawn (or will draw) its plots
-        self._last_plots = time.monotonic()
-        self.main_screen.query_one(LossPlot).show(s)
-        self.main_screen.query_one(FitPlot).show(s)
+        self.trainer_screen.receive(message.snapshot)
 
     @property
-    def main_screen(self) -> Screen:
-        """The trainer screen, which keeps updating while a dialog or the help is on top."""
-        return self.screen_stack[0]
+    def runner(self):
+        return self.controller.runner
 
-    def redraw_all(self) -> None:
-        for widget in self.main_screen.query("#status, #loss, #divergence, #fit, #params, #hyper, #overfit"):
-            widget.rebuild()
+    @property
+    def snapshot(self):
+        """The snapshot on screen (every panel shows this one)."""
+        return self.trainer_screen.snapshot
 
-    def load_fit_data(self) -> None:
-        # The points change only on a reset, which only this (the UI) thread asks for, so
-        # the trainer's dataset and split can be read here safely.
-        trainer = self.runner.trainer
-        data = trainer.dataset
-        self.main_screen.query_one(FitPlot).set_data(FitData(data.x, data.y, trainer.split.train, trainer.split.val,
-                                                 data.x_label, data.y_label))
+    @property
+    def main_screen(self) -> TrainerScreen:
+        return self.trainer_screen
 
-    def user_changed_something(self) -> None:
-        """Show the result of a key press now, not at the next frame. The runner's latest
-        snapshot already has the change (a command publishes before it returns); a pending
-        snapshot from the worker may predate it, so it is dropped."""
-        self._urgent = True
-        self._shown_sequence = self._delivered
-        self._pending = self.runner.latest
-        self.schedule_frame()
+    def tell(self, outcome: Outcome | None) -> None:
+        """After a key: show its result at once, and say what there is to say."""
+        self.trainer_screen.user_acted()
+        if outcome is not None:
+            self.notify(outcome.message, title=outcome.title, severity=outcome.severity, timeout=outcome.timeout,
+                        markup=False)
 
-    # ------------------------------------------------------------------ applying changes
-    def apply_change(self, change: lesson.Change, what: str, restart: bool = False) -> str | None:
-        """Apply a change from a key or a typed value (starting the run over if it changes
-        the setup, or if `restart`); returns the error message for a bad value (nothing has
-        changed then), or None."""
-        runner = self.runner
-        try:
-            if change.restarts or restart:
-                was_running = runner.running
-                setup = lesson.check_setup(runner.latest.setup, change.setup, len(runner.trainer.dataset))
-                try:
-                    replace(runner.latest.hyper, **change.hyper).validate()
-                except TypeError as exc:
-                    raise SettingError(str(exc)) from None
-                runner.reset(setup)
-                if change.hyper:
-                    runner.set_hyperparameters(**change.hyper)
-                self.load_fit_data()
-                self.notify(f"{what}: the run starts over", title="New run", timeout=3)
-                if was_running:
-                    runner.play()
-            elif change.hyper:
-                runner.set_hyperparameters(**change.hyper)
-            if change.speed is not None:
-                runner.set_speed(change.speed[0])
-                self.speed = runner.epochs_per_second
-        except SettingError as exc:
-            return str(exc)
-        self.user_changed_something()
+    def error_of(self, outcome: Outcome | None) -> str | None:
+        """For a dialog: its one-line refusal (the dialog stays open), or None (done, said)."""
+        if outcome is not None and outcome.refused:
+            return outcome.message
+        self.tell(outcome)
         return None
 
-    def change(self, change: lesson.Change, what: str) -> None:
-        error = self.apply_change(change, what)
-        if error is not None:
-            self.notify(error, title="Not changed", severity="error", timeout=5)
-
-    # ------------------------------------------------------------------ actions: training
+    # ------------------------------------------------------------------ training
     def action_toggle_run(self) -> None:
-        state = self.runner.latest.state
-        if state == "diverged":
-            self.notify("The run diverged: press r to start over, or 1, 2, 3 for a fix.", severity="warning")
-            return
-        if state == "finished" and not self.runner.running:
-            if self.runner.latest.stopped_early:
-                self.notify("Early stopping ended the run at the best validation epoch: r starts over.",
-                            severity="warning")
-            else:
-                self.notify("The epoch budget is spent: b raises it, r starts over.", severity="warning")
-            return
-        self.runner.toggle()
-        self.user_changed_something()
+        self.tell(self.controller.toggle_run())
 
     def action_step(self, epochs: int) -> None:
-        if self.runner.running:
-            self.runner.pause()
-        self.runner.step(epochs)
-        self.user_changed_something()
+        self.controller.step(epochs)
+        self.tell(None)
 
     def action_step_many(self) -> None:
-        self.action_step(lesson.MANY_EPOCHS)
+        self.action_step(settings.MANY_EPOCHS)
 
     def action_reset(self) -> None:
-        self.runner.reset()
-        self.load_fit_data()
-        self.notify("Back to epoch 0 and the initial parameters.", title="Reset", timeout=2)
-        self.user_changed_something()
+        self.tell(self.controller.reset())
 
-    # ------------------------------------------------------------------ actions: steering
+    def action_rewind(self) -> None:
+        self.tell(self.controller.rewind(1))
+
+    # ------------------------------------------------------------------ steering and defining
+    def change(self, change: settings.Change, what: str) -> None:
+        self.tell(self.controller.apply(change, what))
+
     def action_lr_up(self) -> None:
-        self.change(lesson.scaled_rate(self.runner.latest, 10), "learning rate")
+        self.change(settings.scaled_rate(self.snapshot, 10), "learning rate")
 
     def action_lr_down(self) -> None:
-        self.change(lesson.scaled_rate(self.runner.latest, 0.1), "learning rate")
+        self.change(settings.scaled_rate(self.snapshot, 0.1), "learning rate")
 
     def action_lr_scale(self, factor: float) -> None:
-        self.change(lesson.scaled_rate(self.runner.latest, factor), "learning rate")
+        self.change(settings.scaled_rate(self.snapshot, factor), "learning rate")
 
     def action_cycle_optimizer(self) -> None:
-        self.change(lesson.next_optimizer(self.runner.latest), "optimizer")
+        self.change(settings.next_optimizer(self.snapshot), "optimizer")
 
     def action_cycle_budget(self) -> None:
-        self.change(lesson.next_budget(self.runner.latest), "epoch budget")
+        self.change(settings.next_budget(self.snapshot), "epoch budget")
 
     def action_speed(self, step: int) -> None:
-        self.change(lesson.step_speed(self.speed, step), "speed")
+        self.change(settings.step_speed(self.controller.speed, step), "speed")
 
     def action_toggle_early_stopping(self) -> None:
-        on_now = self.runner.latest.hyper.early_stopping
-        self.change(lesson.Change(hyper={"early_stopping": not on_now}), "early stopping")
+        self.change(settings.Change(hyper={"early_stopping": not self.snapshot.hyper.early_stopping}), "early stopping")
 
-    # ------------------------------------------------------------------ actions: the run itself
+    def action_toggle_zero_grad(self) -> None:
+        self.tell(self.controller.toggle_zero_grad())
+
     def action_cycle_model(self) -> None:
-        change = lesson.next_model(self.runner.latest)
+        change = settings.next_model(self.snapshot)
         self.change(change, f"model {change.setup['model']}")
 
     def action_cycle_input(self) -> None:
-        change = lesson.next_input(self.runner.latest)
+        change = settings.next_input(self.snapshot)
         names = {"none": "raw input", "scale": "input 0.1 × raw", "standardize": "standardised input"}
         self.change(change, names[change.setup["input_transform"]])
 
     def action_cycle_val(self) -> None:
-        change = lesson.next_val_fraction(self.runner.latest)
+        change = settings.next_val_fraction(self.snapshot)
         fraction = change.setup["val_fraction"]
         self.change(change, "no validation split" if fraction == 0 else f"{fraction:.0%} of the points validate")
 
     def action_reseed(self) -> None:
-        change = lesson.reseed_split(self.runner.latest)
+        change = settings.reseed_split(self.snapshot)
         self.change(change, f"split seed {change.setup['split_seed']}")
 
     def action_fix(self, key: str) -> None:
-        s = self.runner.latest
-        for fix in lesson.divergence_fixes(s):
-            if fix.key == key:
-                error = self.apply_change(fix.change, fix.label, restart=True)
-                if error is not None:
-                    self.notify(error, title="Not changed", severity="error")
-                    return
-                self.runner.play()
-                self.user_changed_something()
+        self.tell(self.controller.apply_fix(key))
+
+    @on(SettingChosen)
+    def setting_chosen(self, message: SettingChosen) -> None:
+        message.stop()
+        self.action_edit_setting(message.name)
+
+    def action_edit_setting(self, name: str) -> None:
+        setting = settings.BY_NAME[name]
+
+        def apply(text: str) -> str | None:
+            try:
+                change = setting.parse(text)
+            except SettingError as exc:
+                return str(exc)
+            return self.error_of(self.controller.apply(change, f"{setting.label} {text.strip()}"))
+
+        current = setting.typed(self.snapshot, self.controller.speed)
+        self.push_screen(SettingDialog(setting.label, current, setting.hint, apply, restarts=setting.restarts))
+
+    # ------------------------------------------------------------------ the chapter's tools
+    def action_pick_preset(self) -> None:
+        self.push_screen(PresetPicker(), lambda key: key and self.tell(self.controller.load_preset(key)))
+
+    def action_lesson(self) -> None:
+        def chosen(step: int | None) -> None:
+            if step is None:
                 return
+            self.lesson_step = step
+            lesson_step = STEPS[step]
+            self.tell(self.controller.load_preset(
+                lesson_step.preset, say=f"Step {step + 1}, {lesson_step.title}: {lesson_step.keys}"))
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "fix":
-            if self.snapshot.divergence is None:
-                return False
-            return any(fix.key == parameters[0] for fix in lesson.divergence_fixes(self.snapshot))
-        return True
+        self.push_screen(LessonScreen(self.lesson_step), chosen)
 
-    # ------------------------------------------------------------------ actions: screen
+    def action_gradient_check(self) -> None:
+        s = self.snapshot
+        # Finite differences cost two forward passes per element: a few per tensor make the point.
+        elements = 8 if s.setup.model == "linear" else 2
+        input_name = settings.describe_input(s)
+        self.push_screen(GradientCheckScreen(partial(self.controller.gradient_check, max_elements=elements,
+                                                     input_name=input_name)))
+
+    def action_landscape(self) -> None:
+        if self.snapshot.setup.model != "linear":
+            self.notify(f"The landscape is drawn for the line only (two parameters, one map); this run's "
+                        f"model is {self.snapshot.setup.model}: press m or p for a line.",
+                        title="No landscape", severity="warning", timeout=6)
+            return
+        self.push_screen(LandscapeScreen(self.trainer_screen.descent_path, ascii_only=self.ascii_plots))
+
+    def action_pin_ghost(self) -> None:
+        self.tell(self.controller.pin(self.trainer_screen.descent_path))
+        self.show_ghosts()
+
+    def action_clear_ghosts(self) -> None:
+        self.controller.clear_ghosts()
+        self.show_ghosts()
+
+    @property
+    def pinned_ghosts(self):
+        return self.controller.ghosts
+
+    def show_ghosts(self) -> None:
+        """The pinned runs on the loss plot (and on the landscape, if it is up)."""
+        self.trainer_screen.query_one(LossPlot).set_ghosts(self.controller.ghosts)
+        if isinstance(self.screen, LandscapeScreen):
+            self.screen.follow(self.snapshot)
+
+    # ------------------------------------------------------------------ data
+    def action_pick_dataset(self) -> None:
+        datasets = [(name, describe_builtin(name)) for name in data.builtin_names()]
+        self.push_screen(DatasetPicker(datasets, self.snapshot.setup.dataset),
+                         lambda name: name and self.tell(self.controller.pick_dataset(name)))
+
+    def action_open_csv(self) -> None:
+        current = self.snapshot.setup.dataset
+
+        def columns(path: str) -> list[str] | None:
+            try:
+                return data.csv_columns(Path(path).expanduser()) if Path(path).expanduser().is_file() else None
+            except data.DataError:
+                return None
+
+        def apply(path: str, x_column: str, y_column: str) -> str | None:
+            return self.error_of(self.controller.open_csv(path, x_column, y_column))
+
+        start = str(data.file_path(current)) if data.is_file_reference(current) else ""
+        self.push_screen(OpenCsvDialog(apply, columns, start))
+
+    def action_edit_points(self) -> None:
+        plot = self.trainer_screen.query_one(FitPlot)
+        if not plot.display:
+            self.notify("The fit plot is hidden at this size: make the terminal taller to edit points.",
+                        severity="warning")
+            return
+        dataset = self.snapshot.dataset
+        self.push_screen(PointEditor(dataset.x, dataset.y, lambda x, y: self.error_of(self.controller.edit_points(x, y)),
+                                     plot.highlight))
+
+    def action_show_setup_string(self) -> None:
+        self.notify(self.controller.setup_string(), title="Setup string", timeout=10, markup=False)
+
+    def action_type_setup_string(self) -> None:
+        self.push_screen(TextDialog("Setup string (the run starts over)", self.controller.setup_string(),
+                                    "key=value,... e.g. lr=0.1,opt=adam,scale=std,model=poly:2,data=curve",
+                                    lambda text: self.error_of(self.controller.apply_setup_string(text))))
+
+    # ------------------------------------------------------------------ sessions and exports
+    def action_save_session(self) -> None:
+        self.push_screen(TextDialog("Save the session", SESSION_FILE,
+                                    "a JSON file: the settings, the data, the parameters, the history and the pinned runs",
+                                    lambda path: self.error_of(self.controller.save_session(path))))
+
+    def action_load_session(self) -> None:
+        def apply(path: str) -> str | None:
+            error = self.error_of(self.controller.load_session(path))
+            if error is None:
+                self.show_ghosts()
+            return error
+
+        self.push_screen(TextDialog("Load a session (the current run is replaced)", SESSION_FILE,
+                                    "a file saved with ctrl+s or kepler train --save", apply))
+
+    def action_export_history(self) -> None:
+        self.push_screen(TextDialog("Export the loss history", HISTORY_FILE, "CSV: epoch,train_loss,val_loss",
+                                    lambda path: self.error_of(self.controller.export_history(path))))
+
+    def action_export_screen(self) -> None:
+        def apply(path: str) -> str | None:
+            target = Path(path or SCREEN_FILE).expanduser()
+            if target.is_dir():
+                return f"{target}: is a folder; give a file name"
+            if not target.parent.is_dir():
+                return f"{target}: no such folder {target.parent}"
+            # The picture is of the trainer, not of this dialog: taken once it has closed.
+            self.call_after_refresh(self.write_screenshot, target)
+            return None
+
+        self.push_screen(TextDialog("Save the screen as SVG", SCREEN_FILE,
+                                    "the trainer as it is now, as an SVG picture", apply))
+
+    def write_screenshot(self, path: Path) -> None:
+        try:
+            written = write_atomic(path, self.export_screenshot())
+        except SessionError as exc:
+            self.notify(str(exc), title="Not saved", severity="error", timeout=6, markup=False)
+            return
+        self.notify(f"Screen saved to {written}", title="Exported", timeout=4, markup=False)
+
+    # ------------------------------------------------------------------ the screen
     def action_toggle_log(self) -> None:
-        plot = self.main_screen.query_one(LossPlot)
+        plot = self.trainer_screen.query_one(LossPlot)
         plot.log_scale = not plot.log_scale
 
     def action_help(self) -> None:
@@ -429,26 +424,8 @@ class KeplerApp(DataAndSessions, ChapterFeatures, App):
             ("↑ ↓", "pick a setting (or click it)"),
             ("enter", "type a value for it: a bad value is refused with what is allowed"),
         ]))
-        sections.append(("This run as a setup string (S types one)", [("", self.current_setup_string())]))
+        sections.append(("This run as a setup string (S types one)", [("", self.controller.setup_string())]))
         return sections
-
-    @on(SettingChosen)
-    def setting_chosen(self, message: SettingChosen) -> None:
-        message.stop()
-        self.action_edit_setting(message.name)
-
-    def action_edit_setting(self, name: str) -> None:
-        setting = lesson.BY_NAME[name]
-        current = setting.typed(self.runner.latest, self.speed)
-
-        def apply(text: str) -> str | None:
-            try:
-                change = setting.parse(text)
-            except SettingError as exc:
-                return str(exc)
-            return self.apply_change(change, f"{setting.label} {text.strip()}")
-
-        self.push_screen(SettingDialog(setting.label, current, setting.hint, apply, restarts=setting.restarts))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -458,13 +435,18 @@ class KeplerApp(DataAndSessions, ChapterFeatures, App):
             what = binding.tooltip or binding.description
             yield SystemCommand(f"{what[0].upper()}{what[1:]} ({key_label(binding.key)})", section,
                                 partial(self.run_action, binding.action))
-        for setting in lesson.SETTINGS:
+        for setting in settings.SETTINGS:
             restarts = "the run starts over" if setting.restarts else "the run continues"
             yield SystemCommand(f"Type a value: {setting.label}", f"{setting.hint} ({restarts})",
                                 partial(self.action_edit_setting, setting.name))
+        for number, p in enumerate(PRESETS, 1):
+            yield SystemCommand(f"Preset {number}: {p.title}", p.story,
+                                lambda key=p.key: self.tell(self.controller.load_preset(key)))
+        yield SystemCommand("Show the setup string", "this run's configuration as one line (S types one)",
+                            self.action_show_setup_string)
 
     async def action_quit(self) -> None:
-        self.runner.close()
+        self.controller.close()
         self.exit(0)
 
 
@@ -477,6 +459,13 @@ def key_label(keys: str) -> str:
     return " or ".join(KEY_NAMES.get(key, key) for key in keys.split(","))
 
 
+def describe_builtin(name: str) -> str:
+    try:
+        return data.load_builtin(name).description
+    except data.DataError as exc:
+        return str(exc)
+
+
 def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bool = False,
             ascii_plots: bool = False, speed: float | None = None, start_running: bool = False,
             open_lesson: bool = False, ghosts: Iterable = ()) -> int:
@@ -486,9 +475,8 @@ def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bo
     second), 0 (or less) for as fast as the machine goes, else that many epochs per second.
     `ghosts`: pinned runs to draw from the start, as `load_session` returns them.
     """
-    epochs_per_second = lesson.DEFAULT_SPEED if speed is None else (speed if speed > 0 else None)
+    epochs_per_second = settings.DEFAULT_SPEED if speed is None else (speed if speed > 0 else None)
     app = KeplerApp(trainer, fps=fps, low_bandwidth=low_bandwidth, ascii_plots=ascii_plots,
-                    speed=epochs_per_second, start_running=start_running, ghosts=ghosts)
-    app.open_lesson = open_lesson  # `kepler --lesson`: the seven steps come up first
+                    speed=epochs_per_second, start_running=start_running, ghosts=ghosts, open_lesson=open_lesson)
     app.run()
     return app.return_code or 0

@@ -9,10 +9,9 @@ from engine.training.trainer import Snapshot
 class SnapshotReady(Message):
     """The trainer published a new snapshot (posted from the worker thread)."""
 
-    def __init__(self, snapshot: Snapshot, sequence: int = 0) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
-        self.sequence = sequence  # the order the runner delivered it in
 
     def can_replace(self, message: Message) -> bool:
         # Only the newest state matters: a backlog of snapshots collapses to the last one.

@@ -9,10 +9,10 @@ the runner's, not the trainer's. `parse` turns typed text into a `Change`, or ra
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
-from engine.training.trainer import Setup, SettingError, Snapshot, Trainer
+from engine.training.trainer import SettingError, Snapshot
 
 from . import format as fmt
 
@@ -297,20 +297,6 @@ def step_speed(current: float | None, step: int) -> Change:
         return Change(speed=((above[0] if above else None) if step > 0 else (below[-1] if below else finite[0]),))
     index = min(max(options.index(current) + step, 0), len(options) - 1)
     return Change(speed=(options[index],))
-
-
-# ---------------------------------------------------------------------- checking a new run
-def check_setup(current: Setup, changes: dict, points: int) -> Setup:
-    """The setup these changes make, or SettingError, before anything is reset: a bad value
-    must leave the running lesson untouched."""
-    try:
-        setup = replace(current, **changes).validate()
-    except TypeError as exc:  # a wrongly typed field: say which, never a traceback
-        raise SettingError(str(exc)) from None
-    # The split is only checked when it is made (e.g. 5% of 11 points leaves no validation
-    # point); make it here, on the side, so the error comes before the reset.
-    Trainer._make_split(setup, points)
-    return setup
 
 
 # ---------------------------------------------------------------------- after a divergence

@@ -139,7 +139,8 @@ async def test_a_pinned_runs_validation_curve_is_drawn_too():
         plot = app.query_one(LossPlot)
         with_val = plot.text.count("·")
         (ghost,) = app.pinned_ghosts
-        app.pinned_ghosts = [Ghost(ghost.label, ghost.epochs, ghost.train_loss)]  # the same, train loss only
+        app.controller.ghosts = (Ghost(ghost.label, ghost.epochs, ghost.train_loss),)  # the same, train loss only
+        app.show_ghosts()
         await pilot.pause()
         assert with_val > plot.text.count("·") > 0
 

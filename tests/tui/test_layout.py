@@ -128,7 +128,7 @@ async def test_the_trainer_screen_keeps_updating_under_the_help_and_a_dialog(app
             app.runner.trainer.train(5)  # as the worker would: a new snapshot arrives meanwhile
             app.snapshot_from_worker(app.runner.trainer.snapshot())
             await pilot.pause()
-            app.frame()
+            app.trainer_screen.frame()
             assert f"epoch {app.runner.trainer.epoch}/" in app.main_screen.query_one(StatusBar).text
             await pilot.press("escape")
 

@@ -64,12 +64,12 @@ async def test_the_path_follows_the_run_and_a_new_run_starts_a_new_path():
         await pilot.press("w")
         for _ in range(5):
             await pilot.press("n")
-        assert len(app.descent_path.points) == 6
+        assert len(app.trainer_screen.descent_path.points) == 6
         assert "•" in app.screen.text  # the points between start and now
         assert "epoch 5" in app.screen.text
         await pilot.press("z")  # the input changes: a new run, a new map
         await pilot.pause()
-        assert len(app.descent_path.points) == 1
+        assert len(app.trainer_screen.descent_path.points) == 1
         assert "input standardised" in app.screen.text
 
 
@@ -130,7 +130,7 @@ async def test_stepping_back_shortens_the_path():
     app = raw_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n", "n", "n", "comma")
-        assert app.descent_path.epochs == [0, 1, 2]
+        assert app.trainer_screen.descent_path.epochs == [0, 1, 2]
 
 
 def test_a_moved_start_survives_a_saved_session(tmp_path):

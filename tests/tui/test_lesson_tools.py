@@ -47,7 +47,7 @@ async def test_choosing_a_preset_starts_its_run_and_tells_its_story(index, p):
 
 async def test_the_start_preset_shows_the_books_starting_loss(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        app.apply_preset("start")
+        app.tell(app.controller.load_preset("start"))
         await pilot.pause()
         assert app.runner.latest.train_loss == pytest.approx(1763.8846, rel=1e-5)
         assert "1763.88" in app.query_one(StatusBar).text + app.query_one(ParamTable).text + \

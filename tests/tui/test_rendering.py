@@ -47,8 +47,8 @@ async def test_an_unchanged_frame_repaints_nothing():
     app = make_app(pretrain=100)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n")
-        await pilot.pause()  # the plots follow the numbers by one refresh
-        app.show_snapshot(app.runner.latest)
+        await pilot.pause()
+        app.trainer_screen.draw(app.snapshot)  # the same snapshot again
         widgets = (StatusBar, LossPlot, FitPlot, ParamTable, HyperPanel)
         assert {w.__name__: app.query_one(w).repainted_cells for w in widgets} == {w.__name__: 0 for w in widgets}
 
@@ -56,38 +56,55 @@ async def test_an_unchanged_frame_repaints_nothing():
 async def test_a_late_epoch_repaints_a_few_cells_not_the_plot():
     app = make_app(pretrain=3000)
     async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()  # the layout settles (the plots take their final size)
+        await pilot.press("n")  # ready -> paused: the status line changes its first word
         await pilot.press("n")
         await pilot.pause()
         loss = app.query_one(LossPlot)
         assert 0 <= loss.repainted_cells < loss.size.area // 10
         assert app.query_one(HyperPanel).repainted_cells == 0
-        assert app.query_one(StatusBar).repainted_cells <= 8  # the epoch and step digits
+        status = app.query_one(StatusBar)
+        # From the epoch's last digit to the step's: one span of the line, not the line.
+        assert 0 < status.repainted_cells <= 20 < status.size.width
 
 
 async def test_frames_are_rate_limited_but_a_key_press_shows_at_once():
     app = make_app(fps=2)
     async with app.run_test(size=(80, 24)) as pilot:
-        shown = []
-        original = app.show_snapshot
-        app.show_snapshot = lambda s, plots=True: (shown.append(s.epoch), original(s, plots))
-        for epoch in (5, 6, 7):  # three worker snapshots in quick succession
-            app.runner.trainer.train(1)
+        screen = app.trainer_screen
+        now = [1000.0]
+        screen.clock = lambda: now[0]  # time stands still unless the test moves it
+
+        async def worker_snapshot():
+            app.runner.trainer.train(1)  # as the worker would, one snapshot per turn of the loop
             app.snapshot_from_worker(app.runner.trainer.snapshot())
-        await pilot.pause()
-        assert len(shown) <= 1  # at most one frame inside the 0.5 s budget
-        await pilot.press("plus")
-        assert app.query_one(HyperPanel).text.count("learning rate 0.1") == 1  # at once, not at the next frame
+            await pilot.pause()
+
+        frames = screen.frames
+        for _ in range(3):
+            await worker_snapshot()
+        assert screen.frames == frames + 1 and screen.snapshot.epoch == 1  # the first at once, then wait
+        now[0] += 0.5  # a frame time (1/fps) later, the newest is drawn, the ones between are skipped
+        await worker_snapshot()
+        assert screen.frames == frames + 2 and screen.snapshot.epoch == 4
+        await pilot.press("plus")  # inside the frame time, but a key press is shown at once
+        assert screen.frames == frames + 3
+        assert app.query_one(HyperPanel).text.count("learning rate 0.1") == 1
 
 
-async def test_a_snapshot_queued_before_a_key_press_does_not_undo_it_on_screen(app):
-    from tui.messages import SnapshotReady
-
+async def test_every_panel_of_a_frame_shows_the_same_epoch():
+    """The fit's equation, the parameter table and the status line come from one snapshot."""
+    app = make_app(fps=2)
     async with app.run_test(size=(80, 24)) as pilot:
-        stale = app.runner.latest  # lr 0.01, delivered before the key press...
-        sequence = app._delivered
-        app.action_lr_up()  # lr 0.1, shown at once
-        app.post_message(SnapshotReady(stale, sequence))  # ...but handled after it
-        await pilot.pause()
-        app.frame()  # draw whatever is pending now rather than at the next frame time
-        assert "learning rate 0.1 " in app.query_one(HyperPanel).text
-        assert app.snapshot.hyper.learning_rate == 0.1
+        screen = app.trainer_screen
+        for epochs in (1, 7, 30):
+            app.runner.trainer.train(epochs)
+            app.snapshot_from_worker(app.runner.trainer.snapshot())
+            await pilot.pause()
+            screen.frame()
+            s = screen.snapshot
+            w, b = s.raw_line
+            assert f"epoch {s.epoch}/" in app.query_one(StatusBar).text
+            assert f"{w:.4f}" in app.query_one(FitPlot).text.replace("−", "-")
+            table = app.query_one(ParamTable).text
+            assert f"{float(s.params['w']):.4f}"[:6] in table and f"{float(s.params['b']):.4f}"[:6] in table

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from .dismiss_once import DismissOnce
 from .setting_dialog import Dialog
 
 
@@ -42,6 +43,8 @@ class TextDialog(Dialog):
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self._dismissed:
+            return  # a second Enter of a burst: the first one has applied it
         error = self.apply(event.value.strip())
         if error is None:
             self.dismiss(True)
@@ -86,6 +89,8 @@ class OpenCsvDialog(Dialog):
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self._dismissed:
+            return  # a second Enter of a burst: the first one has applied it
         value = {i.id: i.value.strip() for i in self.query(Input)}
         error = self.apply(value["csv-path"], value["csv-x"], value["csv-y"])
         if error is None:
@@ -101,7 +106,7 @@ def dataset_prompt(name: str, description: str, current: bool) -> Text:
     return text
 
 
-class DatasetPicker(ModalScreen[str | None]):
+class DatasetPicker(DismissOnce, ModalScreen[str | None]):
     """The built-in datasets with what each teaches; dismissed with the chosen name or None."""
 
     BINDINGS = [Binding("escape,d", "cancel", "Cancel")]

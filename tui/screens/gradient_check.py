@@ -22,6 +22,8 @@ from textual.widgets import Static
 
 from engine.lesson.gradcheck import GradientCheck
 
+from .dismiss_once import DismissOnce
+
 DEFAULT_STEP = 1e-3
 STEPS = tuple(10.0 ** k for k in range(-7, 2))  # 1e-7 .. 10
 
@@ -54,7 +56,7 @@ def check_table(checks: list[GradientCheck]) -> Table:
     return table
 
 
-class GradientCheckScreen(ModalScreen[None]):
+class GradientCheckScreen(DismissOnce, ModalScreen[None]):
     """`run_check(step)` returns the checks at the current parameters and where that is
     (e.g. "epoch 0: w = 1, b = 0, input raw"), read together (the app runs it
     between two epochs, through the runner)."""
@@ -74,7 +76,7 @@ class GradientCheckScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="gradcheck"):
-            yield Static("[b]The gradient three ways[/b]", id="gradcheck-title")
+            yield Static("[b]The gradient at the current parameters, three ways[/b]", id="gradcheck-title")
             yield Static("", id="gradcheck-where", markup=False)
             yield Static("", id="gradcheck-table")
             yield Static("", id="gradcheck-note", markup=False)

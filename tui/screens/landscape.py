@@ -1,12 +1,12 @@
 """The loss landscape of the line: where the run starts, where it goes, where the minimum is.
 
 The app's own keys keep working here (space, n, N, r, z, +/-, ...): the map follows the run.
-Arrow keys move the starting point (w0, b0) and run again from there; f fits the window to
-the path and the minimum again; i and O zoom in and out.
+Arrow keys move the starting point (w0, b0): the run starts over from there, still playing
+if it was playing, still paused if it was paused (n steps it); f fits the window to the
+path and the minimum again; i and O zoom in and out.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,11 +16,12 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from engine.lesson.landscape import line_minimum, window_around
-from engine.training.trainer import SettingError, Snapshot
+from engine.training.trainer import Snapshot
 
-from .. import settings as lesson
-from ..widgets.landscape_map import LandscapeMap
+from .. import settings
 from ..ghosts import loss_surface
+from ..widgets.landscape_map import LandscapeMap
+from .dismiss_once import DismissOnce
 
 if TYPE_CHECKING:
     from ..descent_path import DescentPath
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 MOVE_FRACTION = 0.1  # an arrow key moves the start by this much of the window
 
 
-class LandscapeScreen(Screen[None]):
+class LandscapeScreen(DismissOnce, Screen[None]):
     BINDINGS = [
         Binding("left", "move_start(-1, 0)", "w0 -", show=False),
         Binding("right", "move_start(1, 0)", "w0 +", show=False),
@@ -47,7 +48,7 @@ class LandscapeScreen(Screen[None]):
         self.window = None  # ((w_lo, w_hi), (b_lo, b_hi)); None: fit to the path
         self.snapshot: Snapshot | None = None
         self.data: tuple[np.ndarray, np.ndarray] | None = None
-        self._data_setup = None
+        self._data_source = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="landscape-head", markup=False)
@@ -56,7 +57,11 @@ class LandscapeScreen(Screen[None]):
                      "space n train  escape back", id="landscape-keys", markup=False)
 
     def on_mount(self) -> None:
-        self.show(self.app.runner.latest)
+        self.show(self.app.snapshot)
+
+    def follow(self, s: Snapshot) -> None:
+        """The trainer screen drew a new snapshot: show the same one here."""
+        self.show(s)
 
     # ------------------------------------------------------------------ showing
     def show(self, s: Snapshot) -> None:
@@ -77,7 +82,7 @@ class LandscapeScreen(Screen[None]):
         window = self.window or window_around(np.vstack([[start], points, *ghost_paths]), (w_star, b_star, l_star))
         landscape.show(x, y, window, points, start, ghost_paths)
         w, b = float(s.params["w"]), float(s.params["b"])
-        heading = (f"Loss over (w, b), input {lesson.describe_input(s)}: ✕ minimum w={w_star:.4g} b={b_star:.4g} "
+        heading = (f"Loss over (w, b), input {settings.describe_input(s)}: ✕ minimum w={w_star:.4g} b={b_star:.4g} "
                    f"L={l_star:.4g}; ○ start ({start[0]:.3g}, {start[1]:.3g}); ● epoch {s.epoch}: "
                    f"w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}")
         if ghost_paths:
@@ -86,12 +91,12 @@ class LandscapeScreen(Screen[None]):
 
     def training_data(self, s: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         """The inputs as the model sees them (after the input transform) and the targets."""
-        if self.data is None or self._data_setup != s.setup:
-            trainer = self.app.runner.trainer  # the points change only on a reset, on this thread
-            train = trainer.split.train
-            x = s.transform.apply(np.asarray(trainer.dataset.x, dtype=np.float64)[train])
-            self.data = (np.asarray(x, dtype=np.float64), np.asarray(trainer.dataset.y, dtype=np.float64)[train])
-            self._data_setup = s.setup
+        source = (id(s.dataset), id(s.split), s.transform)
+        if self.data is None or self._data_source != source:
+            train = s.split.train
+            x = s.transform.apply(np.asarray(s.dataset.x, dtype=np.float64)[train])
+            self.data = (np.asarray(x, dtype=np.float64), np.asarray(s.dataset.y, dtype=np.float64)[train])
+            self._data_source = source
         return self.data
 
     @property
@@ -110,33 +115,27 @@ class LandscapeScreen(Screen[None]):
         """The (w, b) paths of the pinned runs on this same loss surface (drawn dimmed; "f"
         fits them in too). A run on other data or another input scaling descended a different
         surface, so its points would mean nothing here."""
-        surface = loss_surface(self.app.runner.latest)
+        surface = loss_surface(self.snapshot)
         return [g.path for g in self.app.pinned_ghosts
                 if g.path is not None and (g.surface is None or g.surface == surface)]
 
     def action_move_start(self, dw: int, db: int) -> None:
-        s = self.app.runner.latest
+        s = self.snapshot
         if s.setup.model != "linear":
             return
         (w_lo, w_hi), (b_lo, b_hi) = self.current_window()
         w0 = float(f"{s.setup.init_w + dw * MOVE_FRACTION * (w_hi - w_lo):.4g}")
         b0 = float(f"{s.setup.init_b + db * MOVE_FRACTION * (b_hi - b_lo):.4g}")
         self.window = ((w_lo, w_hi), (b_lo, b_hi))  # keep the view still while the start moves
-        try:
-            self.app.runner.reset(replace(s.setup, init_w=w0, init_b=b0))
-        except SettingError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.app.runner.play()
-        self.app.user_changed_something()
+        self.app.tell(self.app.controller.move_start(w0, b0))
 
     def action_fit(self) -> None:
         self.window = None
-        self.show(self.app.runner.latest)
+        self.show(self.snapshot)
 
     def action_zoom(self, factor: float) -> None:
         (w_lo, w_hi), (b_lo, b_hi) = self.current_window()
         wc, bc = (w_lo + w_hi) / 2, (b_lo + b_hi) / 2
         ws, bs = (w_hi - w_lo) * factor / 2, (b_hi - b_lo) * factor / 2
         self.window = ((wc - ws, wc + ws), (bc - bs, bc + bs))
-        self.show(self.app.runner.latest)
+        self.show(self.snapshot)

@@ -13,10 +13,11 @@ from textual.widgets import Static
 
 from engine.lesson.presets import preset
 
+from .dismiss_once import DismissOnce
 from ..lesson_steps import STEPS
 
 
-class LessonScreen(ModalScreen[int | None]):
+class LessonScreen(DismissOnce, ModalScreen[int | None]):
     """Dismissed with the step to set up (0-based), or None to just close."""
 
     BINDINGS = [

@@ -15,10 +15,12 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from .dismiss_once import DismissOnce
+
 MOVE_FRACTION = 0.1  # up/down moves the point by this much of the data's y span
 
 
-class PointEditor(ModalScreen[None]):
+class PointEditor(DismissOnce, ModalScreen[None]):
     """`apply(x, y)` restarts the run on those points and returns an error or None;
     `select(i)` shows which point is selected (an index into x, or None)."""
 

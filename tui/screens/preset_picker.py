@@ -12,6 +12,8 @@ from textual.widgets.option_list import Option
 
 from engine.lesson.presets import PRESETS, Preset
 
+from .dismiss_once import DismissOnce
+
 
 def preset_prompt(number: int, p: Preset) -> Text:
     text = Text()
@@ -20,7 +22,7 @@ def preset_prompt(number: int, p: Preset) -> Text:
     return text
 
 
-class PresetPicker(ModalScreen[str | None]):
+class PresetPicker(DismissOnce, ModalScreen[str | None]):
     """Dismissed with the chosen preset's key, or None when cancelled."""
 
     BINDINGS = [Binding("escape,p", "cancel", "Cancel")]

@@ -11,8 +11,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from .dismiss_once import DismissOnce
 
-class Dialog(ModalScreen[bool]):
+
+class Dialog(DismissOnce, ModalScreen[bool]):
     """A typed-value dialog: dismissed with True once the text was applied, False when
     cancelled; an error stays shown until the user types again."""
 
@@ -56,6 +58,8 @@ class SettingDialog(Dialog):
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self._dismissed:
+            return  # a second Enter of a burst: the first one has applied it
         error = self.apply(event.value)
         if error is None:
             self.dismiss(True)

@@ -20,7 +20,7 @@ CURVE_LIMIT = 100.0  # the curve is clipped to this many data spans beyond the p
 
 @dataclass(frozen=True)
 class FitData:
-    """The dataset's points and which of them validate (they change only on a reset)."""
+    """The dataset's points and which of them validate (they change only with a new run)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -51,6 +51,7 @@ class FitPlot(Plot):
         super().__init__(**kwargs)
         self.snapshot: Snapshot | None = None
         self.data: FitData | None = None
+        self._source = None  # (dataset, split) the data came from
         self._drawn_key = None
         self.highlighted: int | None = None  # the point the point editor has selected
 
@@ -59,12 +60,14 @@ class FitPlot(Plot):
         self.highlighted = index
         self.update_plot(force=True)
 
-    def set_data(self, data: FitData) -> None:
-        self.data = data
-        self.update_plot(force=True)
-
     def show(self, snapshot: Snapshot) -> None:
+        """Draw the snapshot's model over the snapshot's points (the points change with a
+        new run: a loaded file, an edit, another split)."""
         self.snapshot = snapshot
+        d, split = snapshot.dataset, snapshot.split
+        if self.data is None or self._source != (id(d), id(split)):
+            self._source = (id(d), id(split))
+            self.data = FitData(d.x, d.y, split.train, split.val, d.x_label, d.y_label)
         self.update_plot()
 
     def rebuild(self) -> None:

@@ -36,8 +36,8 @@ class HyperPanel(DiffLines, can_focus=True):
         self.speed: float | None = None
         self.rows: list[Setting] = []
 
-    def show(self, snapshot: Snapshot, speed: float | None) -> None:
-        self.snapshot, self.speed = snapshot, speed
+    def show(self, snapshot: Snapshot) -> None:
+        self.snapshot, self.speed = snapshot, snapshot.speed_limit
         self.rebuild()
 
     @property

@@ -46,7 +46,7 @@ class ParamTable(DiffLines):
         s = self.snapshot
         scalars = sum(int(np.size(v)) for v in s.params.values())
         lines = self.element_lines(s) if scalars <= ELEMENT_ROWS else self.tensor_lines(s)
-        note = self.step_note(s)
+        note = self.step_note(s) if scalars <= ELEMENT_ROWS else "grad, step: the last update's"
         if s.raw_line is not None and s.setup.input_transform != "none":
             note += f" · raw: {s.transform.describe()}"
         self.set_titles(subtitle=note)
@@ -81,7 +81,8 @@ class ParamTable(DiffLines):
         width = self.content_size.width
         name_w = max(len(r[0]) for r in rows)
         plain_sgd = self.step_note(s).startswith("step = -lr")
-        columns = [("value", 9), ("gradient", 9), ("-lr×grad" if plain_sgd else "step", 9)]
+        # The gradient the last step used (the gradient check computes the one at `value`).
+        columns = [("value", 9), ("last grad", 9), ("-lr×grad" if plain_sgd else "step", 9)]
         raw_column = raw is not None and width >= name_w + 4 * 10
         if raw_column:
             columns.append(("raw units", 9))
