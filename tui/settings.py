@@ -309,7 +309,7 @@ def check_setup(current: Setup, changes: dict, points: int) -> Setup:
         raise SettingError(str(exc)) from None
     # The split is only checked when it is made (e.g. 5% of 11 points leaves no validation
     # point); make it here, on the side, so the error comes before the reset.
-    Trainer._make_split(setup, points)
+    setup.check_split(points)
     return setup
 
 
