@@ -804,9 +804,14 @@ class Trainer:
 
     @property
     def last_epoch(self) -> EpochLosses | None:
-        """The latest epoch's losses (None before the first epoch and after a rewind)."""
+        """The latest epoch trained and its losses (None before the first epoch and after a
+        rewind). After early stopping, the epoch where it stopped, not the one restored."""
         if self._last is None:
             return None
+        if self.stopped_early:  # _last describes the restored epoch; the history has the last one trained
+            cols = self.history.columns()
+            val = float(cols["val"][-1])
+            return EpochLosses(self.epoch, float(cols["train"][-1]), None if math.isnan(val) else val)
         return EpochLosses(self.epoch, self._last[0], self._last[1])
 
     def current_loss(self) -> tuple[float, float | None]:
