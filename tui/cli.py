@@ -382,7 +382,7 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
         w, b = snapshot.raw_line
         print(f"In raw units ({trainer.transform.describe()}): w {w:.4f}, b {b:.4f}", file=out)
     if snapshot.divergence is not None:
-        print(_divergence_text(snapshot.divergence), file=out)
+        print(_divergence_text(snapshot.divergence, setup), file=out)
     if snapshot.stopped_early:
         print(f"Stopped early at epoch {snapshot.stopped_at}: restored epoch {snapshot.best_val_epoch}, the lowest "
               f"validation loss ({snapshot.best_val_loss:.4f}); the parameters above are that epoch's", file=out)
@@ -479,13 +479,15 @@ def _unwritable(target: str | None) -> str | None:
     return problem
 
 
-def _divergence_text(d) -> str:
+def _divergence_text(d, setup) -> str:
     text = f"Diverged at epoch {d.epoch}: {d.reason}."
     ratio = d.grad_ratio()
     if ratio:
         hi, lo, r = ratio
         text += f" The gradient for {hi} was {r:.0f}x the one for {lo}, so every step overshot."
-    return text + " Try a smaller --lr, --input-scale 0.1, or --optimizer adam."
+    if setup.input_transform == "none":
+        return text + " Try a smaller --lr, --input-scale 0.1 (instead of --raw), or --optimizer adam."
+    return text + " Try a smaller --lr, --standardize, or --optimizer adam."
 
 
 def _fmt(value) -> str:
