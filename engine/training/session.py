@@ -1,7 +1,8 @@
 """Keep your work: save a run to a file, load it back, export its loss history.
 
 A session file is plain JSON, readable in any editor and never executed (no pickle, no
-eval: only `json.loads`, then every field is checked for its type before use):
+eval: only `json.loads`, then every field is checked for its type, and the run for ranges,
+orderings and sizes the trainer itself would write, before use: `_check_run`):
 
     {"format": "kepler-session", "version": 1,
      "setup": {...}, "hyperparameters": {...},       # the settings, field by field
