@@ -96,9 +96,21 @@ def test_a_fifo_is_refused_and_left_a_fifo(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.fifo"]  # no temporary file either
 
 
+def _device(tmp_path) -> Path:
+    """A character device of our own (a twin of /dev/null) in tmp_path: a test must never
+    aim a program that might replace it at the real /dev/null. Needs root (CAP_MKNOD)."""
+    path = tmp_path / "null"
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError):
+        pytest.skip("cannot make a device node here (not root)")
+    return path
+
+
 def test_a_device_and_a_socket_are_refused(tmp_path):
-    assert "is a device, not a regular file" in one_line_error(kepler("train", "--epochs", "2", "--save", "/dev/null"))
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    device = _device(tmp_path)
+    assert "is a device, not a regular file" in one_line_error(kepler("train", "--epochs", "2", "--save", device))
+    assert stat.S_ISCHR(device.lstat().st_mode)
     path = tmp_path / "s.sock"
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(path))
@@ -106,15 +118,17 @@ def test_a_device_and_a_socket_are_refused(tmp_path):
         assert stat.S_ISSOCK(path.lstat().st_mode)
 
 
-def test_a_link_to_a_device_is_refused_at_the_end_too(tmp_path):
+def test_a_link_to_a_fifo_is_refused_at_the_end_too(tmp_path):
     # Checked again when writing: the target may have changed during a long run.
     from engine.training.session import SessionError, write_atomic
 
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
     link = tmp_path / "stdout"
-    link.symlink_to("/dev/null")
-    with pytest.raises(SessionError, match="is a device, not a regular file"):
+    link.symlink_to(fifo)
+    with pytest.raises(SessionError, match="is a FIFO"):
         write_atomic(link, "x")
-    assert link.is_symlink() and os.readlink(link) == "/dev/null"
+    assert link.is_symlink() and stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 def test_dash_writes_the_history_to_stdout_and_the_report_to_stderr():
