@@ -101,7 +101,9 @@ def file_path(dataset: str) -> Path:
 
 
 def load_builtin(name: str = "thermometer") -> Dataset:
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name or "") or not (BUILTIN_DIR / f"{name}.csv").is_file():
+    # Compared with the names shipped, never used as a path first: a name longer than the
+    # file system allows would raise OSError (ENAMETOOLONG) instead of this message.
+    if not isinstance(name, str) or name not in builtin_names():
         raise DataError(f"unknown dataset '{_show(name)}': built-in datasets are {', '.join(builtin_names())}")
     return load_csv(BUILTIN_DIR / f"{name}.csv", name=name)
 

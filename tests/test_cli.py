@@ -26,7 +26,7 @@ def test_train_prints_the_books_lines():
 
 
 def test_train_divergence_is_reported_not_raised():
-    out = kepler("train", "--lr", "1e-2", "--epochs", "100")
+    out = kepler("train", "--raw", "--lr", "1e-2", "--epochs", "100")
     assert out.returncode == 0
     assert out.stdout.splitlines()[0] == "Epoch 1, Loss 1763.884644"
     assert "Epoch 11, Loss inf" in out.stdout
@@ -42,7 +42,7 @@ def test_train_with_the_books_split_prints_both_losses():
 
 
 def test_train_json_is_one_document():
-    out = kepler("train", "--epochs", "20", "--json")
+    out = kepler("train", "--raw", "--epochs", "20", "--json")
     doc = json.loads(out.stdout)
     assert doc["diverged_at"] == 11
     assert doc["config"]["hyperparameters"]["learning_rate"] == 0.01

@@ -90,3 +90,18 @@ def test_gradient_check_without_closed_form_uses_finite_differences():
 def test_gradient_check_refuses_a_bad_step():
     with pytest.raises(ValueError, match="step must be a positive number"):
         check_gradients(Trainer(Setup()), step=-1)
+
+
+def test_gradient_check_of_a_network_says_it_is_a_sample_and_names_as_the_snapshot():
+    # issue 9: "lists 7 of 73 parameters without saying it is a sample"
+    trainer = Trainer(Setup(model="mlp:24", input_transform="standardize"))
+    checks = check_gradients(trainer, step=1e-4, max_elements=2)
+    assert (len(checks), checks.total_elements, checks.is_sample) == (7, 73, True)
+    assert checks.describe() == "a sample of 7 of the 73 parameter elements"
+    assert [c.parameter for c in checks][::2] == list(trainer.snapshot().params)  # the snapshot's names
+    assert (checks[0].parameter, checks[0].index, checks[0].shape) == ("hidden_linear.weight", (0, 0), (24, 1))
+    assert checks[0].name == "hidden_linear.weight[0, 0]" and checks[-1].name == "output_linear.bias[0]"
+
+    line = check_gradients(Trainer(Setup()))
+    assert not line.is_sample and line.describe() == "all 2 parameter elements"
+    assert [(c.parameter, c.index) for c in line] == [("w", ()), ("b", ())]

@@ -485,3 +485,46 @@ def test_a_running_app_can_switch_to_a_loaded_session(tmp_path):
     straight = trained("adam-mlp-split", 100)
     straight.state = "paused"  # the runner pauses after stepping; Trainer.train leaves the state alone
     assert_same_run(straight, runner.trainer)
+
+
+# ---------------------------------------------------------------------- issue 9, defect 9
+@pytest.mark.parametrize("kind", ["fifo", "socket", "folder"])
+def test_write_atomic_replaces_only_regular_files(tmp_path, kind):
+    import os
+    import socket
+    import stat as st
+
+    from engine.training.session import SessionError, target_problem, write_atomic
+
+    target = tmp_path / "target"
+    sock = None
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(target))
+    else:
+        target.mkdir()
+    before = target.lstat().st_mode
+    try:
+        assert target_problem(target)
+        with pytest.raises(SessionError, match="not a regular file|is a folder"):
+            write_atomic(target, "text")
+        assert st.S_IFMT(target.lstat().st_mode) == st.S_IFMT(before)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["target"]  # no temporary file left
+    finally:
+        if sock is not None:
+            sock.close()
+    regular = tmp_path / "regular.csv"
+    regular.write_text("old")
+    assert target_problem(regular) is None
+    write_atomic(regular, "new")
+    assert regular.read_text() == "new"
+
+
+def test_write_atomic_keeps_the_temporary_name_legal_for_a_long_file_name(tmp_path):
+    from engine.training.session import write_atomic
+
+    target = tmp_path / ("n" * 250)
+    write_atomic(target, "text")
+    assert target.read_text() == "text"

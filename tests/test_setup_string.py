@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
 
 import pytest
 
 from engine.lesson.presets import PRESETS
 from engine.training.setup_string import KEYS, format_setup_string, parse_setup_string
-from engine.training.trainer import Hyperparameters, SettingError, Setup, Trainer
+from engine.training.trainer import DEFAULT_SETUP, Hyperparameters, SettingError, Setup, Trainer
 
 
 def test_the_example_from_the_board():
@@ -64,16 +65,30 @@ def test_many_configurations_round_trip():
         assert parse_setup_string(text) == (setup, hyper), text
 
 
-def test_keys_left_out_are_the_engines_defaults():
-    assert parse_setup_string("") == (Setup(), Hyperparameters())
+def test_keys_left_out_are_the_defaults_kepler_starts_from():
+    # The same defaults as `kepler` and `kepler train` (issue 9, defect 10): the input 0.1 * raw.
+    assert parse_setup_string("") == (DEFAULT_SETUP, Hyperparameters())
+    assert DEFAULT_SETUP.input_transform == "scale" and DEFAULT_SETUP.input_scale == 0.1
     assert parse_setup_string("  lr = 0.5 ,, OPT=Adam , model=MLP:8,") == (
-        Setup(model="mlp:8"), Hyperparameters(learning_rate=0.5, optimizer="adam"))
+        replace(DEFAULT_SETUP, model="mlp:8"), Hyperparameters(learning_rate=0.5, optimizer="adam"))
+    assert parse_setup_string("scale=none")[0] == Setup()  # the book's raw readings, one key away
+
+
+@pytest.mark.parametrize("text, words", [
+    ("seed=-1", "split seed must be a whole number in 0.."),
+    ("init_seed=-5,model=mlp:4", "initial-weights seed must be a whole number in 0.."),
+    ("split=99999999999999999999:1/2", "training index 99999999999999999999 is not a point number"),
+])
+def test_negative_seeds_and_huge_indices_are_refused_in_one_line(text, words):
+    with pytest.raises(SettingError, match=words) as caught:
+        parse_setup_string(text)
+    assert "\n" not in str(caught.value)
 
 
 def test_seed_sets_both_and_the_specific_seeds_win_in_any_order():
-    assert parse_setup_string("seed=3")[0] == Setup(split_seed=3, init_seed=3)
+    assert parse_setup_string("seed=3")[0] == replace(DEFAULT_SETUP, split_seed=3, init_seed=3)
     for text in ("seed=3,init_seed=1", "init_seed=1,seed=3"):
-        assert parse_setup_string(text)[0] == Setup(split_seed=3, init_seed=1)
+        assert parse_setup_string(text)[0] == replace(DEFAULT_SETUP, split_seed=3, init_seed=1)
 
 
 def test_a_string_starts_a_trainer_with_exactly_that_configuration():

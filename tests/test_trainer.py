@@ -179,6 +179,95 @@ def test_overfitting_is_noticed_and_early_stopping_restores_the_best_epoch():
     assert abs(val_now - stopped.best_val_loss) < 1e-4  # the best parameters are back
 
 
+OVERFIT = "data=overfit,model=poly:7,val=0.3,opt=adam,lr=0.05,scale=std,epochs=20000"
+
+
+def _straight_run(setup, hyper, epochs):
+    """Every epoch's parameters and gradients of a run without early stopping."""
+    params, grads, losses = {}, {}, {}
+
+    def keep(t):
+        named = dict(t.model.named_parameters())
+        params[t.epoch] = {n: p.data.copy() for n, p in named.items()}
+        grads[t.epoch] = {n: p.grad.data.copy() for n, p in named.items()}
+        losses[t.epoch] = (t.last_epoch.train_loss, t.last_epoch.val_loss)
+
+    trainer = Trainer(setup, hyper)
+    params[0] = {n: p.data.copy() for n, p in trainer.model.named_parameters()}
+    trainer.train(epochs, on_epoch=keep)
+    return params, grads, losses
+
+
+@pytest.mark.parametrize("text", [OVERFIT, "data=overfit,model=mlp:24,val=0.3,split_seed=3,opt=adam,lr=0.05,scale=std"])
+def test_early_stopping_restores_exactly_the_best_epoch_and_reports_it(text):
+    from dataclasses import replace
+
+    from engine.training.setup_string import parse_setup_string
+
+    setup, hyper = parse_setup_string(text)
+    early = Trainer(setup, replace(hyper, early_stopping=True))
+    s = early.train(hyper.epochs)
+    best, stopped = s.best_val_epoch, s.stopped_at
+    assert s.stopped_early and s.state == "finished" and stopped == early.epoch > best
+    params, grads, losses = _straight_run(setup, hyper, stopped)
+    # The best validation loss was measured before epoch `best`'s update, at the parameters
+    # epoch best - 1 left: exactly those are back (not the next epoch's, not a near miss).
+    for name, value in s.params.items():
+        assert np.array_equal(value, params[best - 1][name]), name
+        assert not np.array_equal(value, params[best][name]), name
+        assert np.array_equal(s.grads[name], grads[best][name]), name  # the gradient at those parameters
+        assert np.array_equal(s.update[name], np.zeros_like(value))  # put back, not stepped
+    # Every number on screen describes that epoch, measured at the parameters shown.
+    assert s.epoch == best and s.step_count == best
+    assert (s.train_loss, s.val_loss) == losses[best] == early.current_loss()
+    assert s.val_loss == s.best_val_loss
+    assert s.overfitting_since is None
+    assert np.array_equal(s.fit_y, early.predict(s.fit_x))
+    # The curve goes on to where it stopped, so the rise stays visible, the best epoch marked.
+    assert s.history.total_epochs == stopped and s.history.epochs[-1] == stopped
+    assert s.history.val_loss[-1] == losses[stopped][1] > s.best_val_loss
+    assert early.last_epoch.epoch == stopped and early.last_epoch.val_loss == losses[stopped][1]
+
+
+def test_a_run_stopped_early_saves_and_loads_as_the_restored_epoch(tmp_path):
+    from dataclasses import replace
+
+    from engine.training.session import load_session, save_session
+    from engine.training.setup_string import parse_setup_string
+
+    setup, hyper = parse_setup_string(OVERFIT)
+    early = Trainer(setup, replace(hyper, early_stopping=True))
+    s = early.train(hyper.epochs)
+    save_session(early, tmp_path / "s.json")
+    loaded = load_session(tmp_path / "s.json")[0].snapshot()
+    assert (loaded.epoch, loaded.stopped_at, loaded.train_loss, loaded.val_loss) == (
+        s.epoch, s.stopped_at, s.train_loss, s.val_loss)
+    for name in s.params:
+        assert np.array_equal(loaded.params[name], s.params[name])
+        assert np.array_equal(loaded.grads[name], s.grads[name])
+
+
+def test_a_stop_after_loading_restores_the_best_epoch_saved_before_it(tmp_path):
+    from dataclasses import replace
+
+    from engine.training.session import load_session, save_session
+    from engine.training.setup_string import parse_setup_string
+
+    setup, hyper = parse_setup_string(OVERFIT)
+    hyper = replace(hyper, early_stopping=True)
+    whole = Trainer(setup, hyper).train(hyper.epochs)
+    part = Trainer(setup, hyper)
+    part.train(whole.best_val_epoch + 5)  # past the best, before the stop
+    save_session(part, tmp_path / "s.json")
+    resumed = load_session(tmp_path / "s.json")[0]
+    s = resumed.train(hyper.epochs)
+    assert (s.epoch, s.stopped_at, s.train_loss, s.val_loss) == (
+        whole.epoch, whole.stopped_at, whole.train_loss, whole.val_loss)
+    for name in s.params:
+        assert np.array_equal(s.params[name], whole.params[name])
+        assert np.array_equal(s.grads[name], whole.grads[name])
+
+
 def test_rewind_restores_parameters_and_history():
     trainer = Trainer(Setup(input_transform="scale"))
     trainer.train(10)

@@ -11,6 +11,10 @@ Where a run's configuration comes from, for both commands:
 - `--load FILE`: a saved session, which continues where it was. Options that steer a run
   (`--lr`, `--optimizer`, `--momentum`, ...) still apply; options that define a new run
   (`--model`, `--data`, ...) are refused; `--epochs N` means N more epochs.
+
+Both commands start from the same defaults (`DEFAULT_SETUP` and `Hyperparameters()` in
+engine/training/trainer.py): the book's normalised input 0.1 * t_u, SGD at lr 1e-2, 5000
+epochs. `--raw` gives the book's first run on the raw readings, which diverges.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import sys
 from dataclasses import asdict
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,10 +88,12 @@ def _add_training_options(p: argparse.ArgumentParser, defaults: dict, suppress: 
                    help="the --data column to predict, by name or position from 1 (default: the second)")
     g.add_argument("--model", default=d("linear"), help="linear | poly:K | mlp:H (default: linear)")
     scale = g.add_mutually_exclusive_group()
-    scale.add_argument("--input-scale", type=_number, metavar="F", default=d(defaults.get("input_scale")),
-                       help="feed the model F * x (the book's normalisation is 0.1)")
+    scale.add_argument("--input-scale", type=_number, metavar="F", default=d(defaults["input_scale"]),
+                       help=f"feed the model F * x (default {defaults['input_scale']:g}: the book's normalised "
+                            f"t_un = 0.1 * t_u)")
     scale.add_argument("--standardize", action="store_true", default=d(False), help="feed the model (x - mean) / std")
-    scale.add_argument("--raw", action="store_true", default=d(False), help="feed the model the raw readings")
+    scale.add_argument("--raw", action="store_true", default=d(False),
+                       help="feed the model the raw readings (the book's first run: at --lr 1e-2 it diverges)")
     g.add_argument("--val-fraction", type=_number, default=d(0.0), metavar="F",
                    help="share of points held out for validation, in [0, 1) (default 0: no split)")
     g.add_argument("--train-indices", type=_indices, metavar="I,J,...", default=d(None), help="explicit training points")
@@ -124,12 +131,13 @@ def _settings(args):
     """Setup and Hyperparameters from parsed options; SettingError for a bad value."""
     from engine.training.trainer import Hyperparameters, Setup, SettingError
 
+    scale = args.input_scale
     if args.standardize:
-        transform, scale = "standardize", 0.1
-    elif args.input_scale is not None and not args.raw:
-        transform, scale = "scale", args.input_scale
+        transform = "standardize"
+    elif args.raw:
+        transform = "none"
     else:
-        transform, scale = "none", 0.1
+        transform = "scale"
     if (args.train_indices is None) != (args.val_indices is None):
         raise SettingError("--train-indices and --val-indices go together")
     setup = Setup(dataset=_dataset(args), model=args.model, input_transform=transform, input_scale=scale,
@@ -149,9 +157,17 @@ def _dataset(args) -> str:
 
 
 def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
-    p = _Parser(prog="kepler", description="Watch gradient descent learn, in the terminal.")
+    from engine.training.trainer import DEFAULT_SETUP, Hyperparameters
+
+    hyper = Hyperparameters()
+    defaults = {"lr": hyper.learning_rate, "epochs": hyper.epochs, "input_scale": DEFAULT_SETUP.input_scale}
+    note = (f"kepler and kepler train start from the same defaults: the normalised input "
+            f"{defaults['input_scale']:g} * raw, {hyper.optimizer.upper()} at --lr {defaults['lr']:g}, "
+            f"{defaults['epochs']} epochs. --raw feeds the raw readings instead: the book's first run, which "
+            f"diverges at that rate.")
+    p = _Parser(prog="kepler", description=f"Watch gradient descent learn, in the terminal. {note}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
-    _add_training_options(p, {"lr": 1e-2, "epochs": 5000, "input_scale": 0.1}, suppress_defaults)
+    _add_training_options(p, defaults, suppress_defaults)
     p.add_argument("--fps", type=_number, default=10.0, help="screen updates per second (default 10)")
     p.add_argument("--low-bandwidth", action="store_true", help="fewer, smaller screen updates (slow SSH links)")
     p.add_argument("--ascii", action="store_true", help="plots in plain ASCII (for terminals without braille)")
@@ -159,13 +175,17 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--speed", type=_number, default=None, metavar="EPOCHS_PER_S",
                    help="training speed limit in epochs/s; 0 for as fast as possible (default: the teaching pace, 200/s)")
 
-    t = sub.add_parser("train", help="train without the UI and print the losses")
-    _add_training_options(t, {"lr": 1e-2, "epochs": 5000}, suppress_defaults)
+    t = sub.add_parser("train", help="train without the UI and print the losses",
+                       description=f"Train without the UI and print the losses. {note}")
+    _add_training_options(t, defaults, suppress_defaults)
     t.add_argument("--log-every", type=_positive_int, default=None, metavar="N",
                    help="print every N epochs (default: every epoch up to 100, else a tenth of the run)")
     t.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
-    t.add_argument("--save", metavar="FILE", help="save the session to FILE at the end (continue it with --load)")
-    t.add_argument("--export-history", metavar="FILE.csv", help="write the loss history as CSV at the end")
+    t.add_argument("--save", metavar="FILE",
+                   help="save the session to FILE at the end, or when Ctrl-C stops the run (continue it with "
+                        "--load); - writes it to standard output")
+    t.add_argument("--export-history", metavar="FILE.csv",
+                   help="write the loss history as CSV at the end (or at Ctrl-C); - writes it to standard output")
 
     from serve.cli import add_serve_commands  # options only: asyncssh loads when a server starts
 
@@ -284,9 +304,20 @@ def _app(args, parser) -> int:
 
 
 # ---------------------------------------------------------------------- headless
+class _Interrupted(Exception):
+    """Ctrl-C, acted on between two epochs so the run stays whole."""
+
+
 def _train(args, parser) -> int:
     from engine.training.trainer import Trainer
 
+    stdout_users = [option for option, target in (("--save", args.save), ("--export-history", args.export_history))
+                    if target == "-"]
+    if args.json:
+        stdout_users.insert(0, "--json")
+    if len(stdout_users) > 1:
+        parser.exit(EXIT_USAGE, f"kepler train: error: {stdout_users[0]} and {stdout_users[1]} both write to "
+                                f"standard output: give one of them a file name\n")
     for option, target in (("--save", args.save), ("--export-history", args.export_history)):
         problem = _unwritable(target)
         if problem:  # found now, not after a long run
@@ -296,58 +327,139 @@ def _train(args, parser) -> int:
     log_every = args.log_every or (1 if run_epochs <= 100 else max(1, run_epochs // 10))
     has_val = trainer.split.val.size > 0
     history = []
+    # With a file going to stdout, the report goes to stderr: stdout is then that file alone.
+    report = sys.stderr if "-" in (args.save, args.export_history) else sys.stdout
+    interrupt = {"asked": False}
 
     def on_epoch(t: Trainer) -> None:
-        train_loss, val_loss = t._last[0], t._last[1]
-        if t.epoch % log_every == 0 or t.state == "diverged" or t.epoch == hyper.epochs:
-            history.append({"epoch": t.epoch, "train_loss": train_loss, "val_loss": val_loss})
+        last = t.last_epoch
+        if t.epoch % log_every == 0 or not t.can_step:  # and the last epoch (diverged, finished, stopped early)
+            history.append({"epoch": last.epoch, "train_loss": last.train_loss, "val_loss": last.val_loss})
             if not args.json:
                 if has_val:
-                    print(f"Epoch {t.epoch}, Training loss {train_loss:.4f}, Validation loss {val_loss:.4f}")
+                    print(f"Epoch {last.epoch}, Training loss {last.train_loss:.4f}, "
+                          f"Validation loss {last.val_loss:.4f}", file=report)
                 else:
-                    print(f"Epoch {t.epoch}, Loss {train_loss:f}")
+                    print(f"Epoch {last.epoch}, Loss {last.train_loss:f}", file=report)
+        if interrupt["asked"]:
+            raise _Interrupted
 
-    snapshot = trainer.train(run_epochs, on_epoch=on_epoch)
-    params = {name: _jsonable(value) for name, value in snapshot.params.items()}
+    with _ctrl_c_between_epochs(interrupt):
+        try:
+            trainer.train(run_epochs, on_epoch=on_epoch)
+        except _Interrupted:
+            pass
+        interrupted = interrupt["asked"]
+        snapshot = trainer.snapshot()
+        if interrupted:
+            print(f"Interrupted at epoch {trainer.epoch}: what was reached is reported"
+                  f"{' and kept' if args.save or args.export_history else ''}.", file=sys.stderr)
+        _report(args, trainer, snapshot, history, report, interrupted)
+        status = _keep(trainer, ghosts, args, parser)
+    return EXIT_INTERRUPTED if interrupted else status
+
+
+def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
+    setup = trainer.setup
     if args.json:
         doc = {
-            "config": {"setup": _jsonable(asdict(setup)), "hyperparameters": asdict(hyper)},
-            "params": params,
+            "config": _config(setup, trainer.hyper),
+            "params": {name: _jsonable(value) for name, value in snapshot.params.items()},
             "raw_params": None if snapshot.raw_line is None else {"w": _jsonable(snapshot.raw_line[0]), "b": _jsonable(snapshot.raw_line[1])},
             "history": [{k: _jsonable(v) for k, v in row.items()} for row in history],
             "final": {"epoch": snapshot.epoch, "train_loss": _jsonable(snapshot.train_loss),
                       "val_loss": _jsonable(snapshot.val_loss), "state": snapshot.state},
             "diverged_at": snapshot.divergence.epoch if snapshot.divergence else None,
             "best_val_epoch": snapshot.best_val_epoch,
+            "stopped_at": snapshot.stopped_at,
+            "interrupted": interrupted,
         }
-        json.dump(doc, sys.stdout, indent=1, allow_nan=False)
-        print()
-        return _keep(trainer, ghosts, args, parser)
-    print("Params " + ", ".join(f"{name} {_fmt(value)}" for name, value in snapshot.params.items()))
+        json.dump(doc, out, indent=1, allow_nan=False)
+        print(file=out)
+        return
+    print("Params " + ", ".join(f"{name} {_fmt(value)}" for name, value in snapshot.params.items()), file=out)
     if snapshot.raw_line is not None and setup.input_transform != "none":
         w, b = snapshot.raw_line
-        print(f"In raw units ({trainer.transform.describe()}): w {w:.4f}, b {b:.4f}")
+        print(f"In raw units ({trainer.transform.describe()}): w {w:.4f}, b {b:.4f}", file=out)
     if snapshot.divergence is not None:
-        print(_divergence_text(snapshot.divergence))
+        print(_divergence_text(snapshot.divergence, setup), file=out)
     if snapshot.stopped_early:
-        print(f"Stopped early: restored the parameters of epoch {snapshot.best_val_epoch}, "
-              f"the lowest validation loss ({snapshot.best_val_loss:.4f})")
+        print(f"Stopped early at epoch {snapshot.stopped_at}: restored epoch {snapshot.best_val_epoch}, the lowest "
+              f"validation loss ({snapshot.best_val_loss:.4f}); the parameters above are that epoch's", file=out)
     elif snapshot.overfitting_since is not None:
         print(f"Overfitting since epoch {snapshot.overfitting_since}: validation loss has been rising since "
-              f"{snapshot.best_val_loss:.4f} while training loss went on falling")
-    return _keep(trainer, ghosts, args, parser)
+              f"{snapshot.best_val_loss:.4f} while training loss went on falling", file=out)
+
+
+def _config(setup, hyper) -> dict:
+    """The run's settings, only those that apply to it (no input scale for raw input, no
+    Adam betas for SGD, ...)."""
+    s = _jsonable(asdict(setup))
+    h = asdict(hyper)
+    drop = set()
+    if setup.input_transform != "scale":
+        drop.add("input_scale")
+    if setup.model != "linear":
+        drop |= {"init_w", "init_b"}
+    if not setup.model.startswith("mlp"):
+        drop.add("init_seed")  # the line and the polynomial start where they start, whatever the seed
+    if setup.train_indices is None:
+        drop |= {"train_indices", "val_indices"}
+    if setup.train_indices is not None or setup.val_fraction == 0:
+        drop.add("split_seed")  # no shuffle: nothing to seed
+    drop |= {name for name in ("x_column", "y_column") if s[name] is None}
+    h_drop = {"momentum", "nesterov"} if hyper.optimizer == "adam" else {"beta1", "beta2"}
+    if setup.val_fraction == 0 and setup.train_indices is None:
+        h_drop |= {"early_stopping", "overfit_patience"}  # both watch a validation loss there is not
+    return {"setup": {k: v for k, v in s.items() if k not in drop},
+            "hyperparameters": {k: v for k, v in h.items() if k not in h_drop}}
+
+
+class _ctrl_c_between_epochs:
+    """While training and saving, Ctrl-C asks the run to stop after the current epoch (so
+    what is saved is a whole epoch); a second Ctrl-C stops at once."""
+
+    def __init__(self, flag: dict):
+        self.flag = flag
+        self.previous = None
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.flag["asked"]:
+            raise KeyboardInterrupt
+        self.flag["asked"] = True
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 def _keep(trainer, ghosts, args, parser) -> int:
     """--save and --export-history, after the run (their messages go to stderr, so that
-    --json's stdout stays one document)."""
-    from engine.training.session import SessionError, export_history_csv, save_session
+    --json's stdout stays one document). `-` writes to standard output."""
+    from engine.training.session import SessionError, export_history_csv, history_csv, save_session, session_json
 
     try:
-        if args.save:
+        if args.save == "-":
+            sys.stdout.write(session_json(trainer, ghosts))
+            sys.stdout.flush()
+        elif args.save:
             path = save_session(trainer, args.save, ghosts)
             print(f"Session saved to {path} (continue it with --load)", file=sys.stderr)
-        if args.export_history:
+        if args.export_history == "-":
+            sys.stdout.write(history_csv(trainer))
+            sys.stdout.flush()
+        elif args.export_history:
             path = export_history_csv(trainer, args.export_history)
             print(f"Loss history written to {path}", file=sys.stderr)
     except SessionError as exc:
@@ -356,39 +468,39 @@ def _keep(trainer, ghosts, args, parser) -> int:
 
 
 def _unwritable(target: str | None) -> str | None:
-    """Why a file cannot be written at `target` (None: it probably can)."""
-    import os
-    from pathlib import Path
-
-    if not target:
+    """Why a file cannot be written at `target` (None: it probably can; `-` is stdout)."""
+    if not target or target == "-":
         return None
-    path = Path(target).expanduser()
-    if path.is_dir():
-        return "is a folder; give a file name"
-    folder = path.parent
-    if not folder.is_dir():
-        return f"the folder {folder} does not exist"
-    if not os.access(folder, os.W_OK):
-        return f"the folder {folder} is not writable"
-    return None
+    from engine.training.session import target_problem
+
+    problem = target_problem(target)
+    if problem and "not a regular file" in problem:
+        problem += " (- writes to standard output)"
+    return problem
 
 
-def _divergence_text(d) -> str:
+def _divergence_text(d, setup) -> str:
     text = f"Diverged at epoch {d.epoch}: {d.reason}."
     ratio = d.grad_ratio()
     if ratio:
         hi, lo, r = ratio
         text += f" The gradient for {hi} was {r:.0f}x the one for {lo}, so every step overshot."
-    return text + " Try a smaller --lr, --input-scale 0.1, or --optimizer adam."
+    if setup.input_transform == "none":
+        return text + " Try a smaller --lr, --input-scale 0.1 (instead of --raw), or --optimizer adam."
+    return text + " Try a smaller --lr, --standardize, or --optimizer adam."
 
 
 def _fmt(value) -> str:
     import numpy as np
 
     a = np.asarray(value)
-    if a.size == 1:
-        return f"{float(a):.4f}" if math.isfinite(float(a)) and abs(float(a)) < 1e8 else f"{float(a):.4e}"
-    return np.array2string(a, precision=4, separator=", ")
+    if a.ndim == 0:
+        v = float(a)
+        return f"{v:.4f}" if math.isfinite(v) and abs(v) < 1e8 else f"{v:.4e}"
+    # An array (a polynomial's coefficients, a layer's weights): numpy's layout, on one line,
+    # a big one summarised with "...".
+    text = np.array2string(a, precision=4, separator=", ", max_line_width=10_000, threshold=8)
+    return " ".join(text.split())
 
 
 def _jsonable(value):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -24,13 +25,23 @@ from ..tensor import Tensor
 
 @dataclass(frozen=True)
 class GradientCheck:
-    """One parameter element's gradient, three ways (analytic is None without a closed form)."""
+    """One parameter element's gradient, three ways (analytic is None without a closed form).
 
-    name: str
+    `parameter` is the parameter's name as the trainer's snapshot names it (e.g.
+    `hidden_linear.weight`) and `index` the element's position in it (() for a number)."""
+
+    parameter: str
+    index: tuple
+    shape: tuple  # the parameter's shape
     finite_difference: float
     analytic: float | None
     autograd: float
     step: float
+
+    @property
+    def name(self) -> str:
+        """`w`, or `hidden_linear.weight[0, 0]` for an element of an array."""
+        return self.parameter if not self.index else f"{self.parameter}[{', '.join(map(str, self.index))}]"
 
     @property
     def relative_error(self) -> float:
@@ -41,21 +52,50 @@ class GradientCheck:
         return 0.0 if scale == 0 else abs(self.autograd - reference) / scale
 
 
-def check_gradients(trainer, step: float = 1e-3, max_elements: int = 8) -> list[GradientCheck]:
+@dataclass(frozen=True)
+class GradientChecks:
+    """The checks made, and how many parameter elements the model has in all: a big model
+    is checked on a sample (each finite difference costs two forward passes)."""
+
+    checks: tuple[GradientCheck, ...]
+    total_elements: int
+
+    def __iter__(self) -> Iterator[GradientCheck]:
+        return iter(self.checks)
+
+    def __len__(self) -> int:
+        return len(self.checks)
+
+    def __getitem__(self, i: int) -> GradientCheck:
+        return self.checks[i]
+
+    @property
+    def is_sample(self) -> bool:
+        return len(self.checks) < self.total_elements
+
+    def describe(self) -> str:
+        """'all 2 parameter elements', or 'a sample of 7 of the 73 parameter elements'."""
+        if self.is_sample:
+            return f"a sample of {len(self.checks)} of the {self.total_elements} parameter elements"
+        return f"all {self.total_elements} parameter element{'s' if self.total_elements != 1 else ''}"
+
+
+def check_gradients(trainer, step: float = 1e-3, max_elements: int = 8) -> GradientChecks:
     """Compare the three gradients of the training loss at the trainer's current parameters.
 
-    For models with many parameters only the first `max_elements` elements are checked
-    (each finite difference costs two forward passes)."""
+    For models with many parameters only the first `max_elements` elements of each
+    parameter are checked; the result says how many of how many it checked."""
     if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
         raise ValueError(f"finite-difference step must be a positive number (got {step})")
-    x = trainer._x_train.data.astype(np.float64)
-    y = trainer._y_train.data.astype(np.float64)
+    x_train, y_train = trainer.training_data()
+    x = x_train.astype(np.float64)
+    y = y_train.astype(np.float64)
     named = list(trainer.model.named_parameters())
 
     # autograd, on a detached copy so the run's own .grad is untouched
-    shadow = build_model(trainer.setup.model, seed=trainer.setup.init_seed, dtype=trainer._dtype)
+    shadow = build_model(trainer.setup.model, seed=trainer.setup.init_seed, dtype=trainer.dtype)
     shadow.load_state_dict(trainer.model.state_dict())
-    loss = ops.mse_loss(shadow(Tensor(trainer._x_train.data)), Tensor(trainer._y_train.data))
+    loss = ops.mse_loss(shadow(Tensor(np.array(x_train))), Tensor(np.array(y_train)))
     loss.backward()
     auto = {name: p.grad.data.astype(np.float64) for name, p in shadow.named_parameters()}
 
@@ -80,15 +120,17 @@ def check_gradients(trainer, step: float = 1e-3, max_elements: int = 8) -> list[
             p.data[index] = original - step
             down = loss64()
             p.data[index] = original
-            label = name if p.data.ndim == 0 else f"{name}[{', '.join(map(str, index))}]"
             results.append(GradientCheck(
-                name=label,
+                parameter=name,
+                index=tuple(int(i) for i in index),
+                shape=tuple(p.data.shape),
                 finite_difference=(up - down) / (2 * step),
                 analytic=None if analytic is None else analytic[name],
                 autograd=float(auto[name][index]),
                 step=step,
             ))
-    return results
+    total = sum(int(p.data.size) for _, p in named)
+    return GradientChecks(tuple(results), total)
 
 
 def _line_gradient(model: Line, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

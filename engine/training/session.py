@@ -1,7 +1,8 @@
 """Keep your work: save a run to a file, load it back, export its loss history.
 
 A session file is plain JSON, readable in any editor and never executed (no pickle, no
-eval: only `json.loads`, then every field is checked for its type before use):
+eval: only `json.loads`, then every field is checked for its type, and the run for ranges,
+orderings and sizes the trainer itself would write, before use: `_check_run`):
 
     {"format": "kepler-session", "version": 2,
      "setup": {...}, "hyperparameters": {...},       # the settings, field by field
@@ -19,7 +20,8 @@ saved one would have.
 
 Writes are atomic: the text goes to a temporary file in the same folder, is flushed to the
 disk, and only then renamed over the target. A process killed mid-save leaves the previous
-file as it was (and at worst a stray `.NAME.*.tmp` beside it).
+file as it was (and at worst a stray `.NAME.*.tmp` beside it). Only a regular file is ever
+replaced: a device, a FIFO, a socket or a folder at the target is refused (`target_problem`).
 
 Every failure is a `SessionError` with a one-line message naming the file and the problem.
 The app calls these between two epochs, e.g. `runner.call(lambda t: save_session(t, path))`.
@@ -38,7 +40,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .trainer import Hyperparameters, SettingError, Setup, Trainer
+from .trainer import MAX_EPOCH_BUDGET, Hyperparameters, SettingError, Setup, Trainer
 
 FORMAT = "kepler-session"
 VERSION = 2  # 2: rewind frames hold the whole state of their epoch (1: parameters only)
@@ -125,10 +127,7 @@ def _state_to_dict(state: dict) -> dict:
             "buckets": {k: [_float_to_json(v) for v in column] for k, column in history["buckets"].items()},
             "open": _open_bucket_to_json(history["open"]),
         },
-        "rewind": [{**_frame_to_json(frame, f"trainer.rewind[{i}]"),
-                    "hyper": dict(frame["hyper"]),
-                    "history_mark": {**frame["history_mark"], "open": _open_bucket_to_json(frame["history_mark"]["open"])}}
-                   for i, frame in enumerate(state["rewind"])],
+        "rewind": [_rewind_frame_to_json(frame, f"trainer.rewind[{i}]") for i, frame in enumerate(state["rewind"])],
     }
 
 
@@ -151,7 +150,10 @@ def _frame_to_json(frame: dict, path: str) -> dict:
                       for i, entry in frame["optimizer"]["state"].items()},
         },
         "best_val": {"loss": _float_to_json(best["loss"]), "epoch": best["epoch"],
-                     "params": None if best["params"] is None else [_array_to_json(a) for a in best["params"]]},
+                     "params": None if best["params"] is None else [_array_to_json(a) for a in best["params"]],
+                     "train_loss": _float_to_json(best.get("train_loss")),
+                     "grads": None if best.get("grads") is None else [
+                         None if g is None else _array_to_json(g) for g in best["grads"]]},
         "first_loss": _float_to_json(frame["first_loss"]),
         "last": None if last is None else {
             "train_loss": _float_to_json(last["train_loss"]), "val_loss": _float_to_json(last["val_loss"]),
@@ -161,6 +163,45 @@ def _frame_to_json(frame: dict, path: str) -> dict:
             "grad_norms": {k: _float_to_json(v) for k, v in div["grad_norms"].items()},
             "params": {k: _array_to_json(v) for k, v in div["params"].items()}},
     }
+
+
+# ---------------------------------------------------------------------- rewind frames
+# What a frame holds is decided by Trainer.state_dict(); these three functions are the only
+# places a session file knows it: writing one, reading one, and checking them all.
+def _rewind_frame_to_json(frame: dict, path: str) -> dict:
+    mark = frame["history_mark"]
+    return {**_frame_to_json(frame, path), "hyper": dict(frame["hyper"]),
+            "history_mark": {**mark, "open": _open_bucket_to_json(mark["open"])}}
+
+
+def _rewind_frame_from_json(frame, path: str) -> dict:
+    frame = _keys(frame, path, _FRAME_KEYS | {"hyper", "history_mark"})
+    mark = _keys(frame["history_mark"], f"{path}.history_mark", {"buckets", "width", "open", "epochs"})
+    return {**_frame_from_json(frame, path),
+            "hyper": _settings(Hyperparameters, frame["hyper"], f"{path}.hyper"),
+            "history_mark": {"buckets": _int(mark["buckets"], f"{path}.history_mark.buckets"),
+                             "width": _int(mark["width"], f"{path}.history_mark.width"),
+                             "open": _open_bucket(mark["open"], f"{path}.history_mark.open"),
+                             "epochs": _int(mark["epochs"], f"{path}.history_mark.epochs")}}
+
+
+def _check_rewind_frames(frames: list, epoch: int, path: str) -> None:
+    """The frames the trainer keeps: one per epoch, consecutive, the newest the current
+    epoch, never more than Trainer.REWIND_DEPTH (the deque's length)."""
+    if not frames:
+        raise _Bad(path, "is empty; it holds at least the current epoch")
+    if len(frames) > Trainer.REWIND_DEPTH:
+        raise _Bad(path, f"holds {len(frames)} frames; a run keeps at most {Trainer.REWIND_DEPTH}")
+    epochs = [frame["epoch"] for frame in frames]
+    for i, (before, after) in enumerate(zip(epochs, epochs[1:])):
+        if after != before + 1:
+            raise _Bad(f"{path}[{i + 1}].epoch", f"is {after} after {before}; frames are consecutive epochs")
+    if epochs[-1] != epoch:
+        raise _Bad(f"{path}[{len(frames) - 1}].epoch", f"is {epochs[-1]}, not the run's epoch {epoch}")
+    for i, frame in enumerate(frames):
+        if frame["history_mark"]["epochs"] != frame["epoch"]:
+            raise _Bad(f"{path}[{i}].history_mark.epochs", f"is {frame['history_mark']['epochs']}, "
+                                                            f"not the frame's epoch {frame['epoch']}")
 
 
 def _float_to_json(value):
@@ -224,9 +265,46 @@ def _plain(value):
 
 
 # ====================================================================== writing files
+def target_problem(path) -> str | None:
+    """Why `write_atomic` would refuse `path` (None: it can write there). Only a regular
+    file, or a name not taken yet, can be replaced: a device (/dev/null), a FIFO, a socket
+    or a folder at that name is refused, never swapped for a file."""
+    path = Path(path).expanduser()
+    if "\x00" in str(path):
+        return "a file name cannot hold a NUL character"
+    try:
+        info = path.stat()  # follows a link: what the link points to is what gets replaced
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        return f"cannot write ({_reason(exc)})"
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        return "is a folder; give a file name"
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        return f"is {_file_kind(info.st_mode)}, not a regular file; Kepler only writes files"
+    folder = path.resolve().parent if path.is_symlink() else path.parent
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
 def write_atomic(path, data: str | bytes) -> Path:
     """Replace `path` with `data` so that a reader (or a crash) sees the old file or the
-    new one, never half of one: temporary file in the same folder, flush, fsync, rename."""
+    new one, never half of one: temporary file in the same folder, flush, fsync, rename.
+    Only a regular file (or a new name) is replaced; anything else there (a device, a FIFO,
+    a socket, a folder) is refused with SessionError and left as it was."""
     path = Path(path).expanduser()
     where = str(path)
     if "\x00" in where:
@@ -236,14 +314,21 @@ def write_atomic(path, data: str | bytes) -> Path:
     if isinstance(data, str):
         data = data.encode("utf-8")
     folder = path.parent
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise SessionError(f"{where}: cannot write ({_reason(exc)})") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise SessionError(f"{where}: is a folder; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise SessionError(f"{where}: is {_file_kind(info.st_mode)}, not a regular file; Kepler only writes files")
+    mode = 0o644 if info is None else stat.S_IMODE(info.st_mode)  # a replaced file keeps its permissions
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)  # a replaced file keeps its permissions
-    except OSError:
-        mode = 0o644
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        # mkstemp creates a new name exclusively (O_EXCL): it never opens or truncates
+        # anything already there. The name is cut so that the temporary name stays legal.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise SessionError(f"{where}: cannot write ({_reason(exc)})") from None
     try:
@@ -357,6 +442,7 @@ def session_from_dict(doc, where: str = "session") -> tuple[Trainer, list]:
         hyper = _settings(Hyperparameters, doc["hyperparameters"], "hyperparameters")
         dataset = _dataset_from_dict(doc["dataset"], setup)
         state = _state_from_dict(doc["trainer"], version)
+        _check_run(state, version)
         ghosts = [_ghost_from_json(g, f"ghosts[{i}]") for i, g in enumerate(_list(doc["ghosts"], "ghosts"))]
     except _Bad as exc:
         field, problem = exc.args
@@ -502,19 +588,9 @@ def _state_from_dict(value, version: int = VERSION) -> dict:
     }
     if hist["capacity"] > 1 << 20:
         raise _Bad(f"{f}.history.capacity", f"is {hist['capacity']}, more than a history ever holds")
-    rewind = []
     frames = _list(value["rewind"], f"{f}.rewind")
-    if version >= 2:  # version 1 frames held only parameters: such a run cannot step back past its save
-        for i, frame in enumerate(frames):
-            path = f"{f}.rewind[{i}]"
-            frame = _keys(frame, path, _FRAME_KEYS | {"hyper", "history_mark"})
-            mark = _keys(frame["history_mark"], f"{path}.history_mark", {"buckets", "width", "open", "epochs"})
-            rewind.append({**_frame_from_json(frame, path),
-                           "hyper": _settings(Hyperparameters, frame["hyper"], f"{path}.hyper"),
-                           "history_mark": {"buckets": _int(mark["buckets"], f"{path}.history_mark.buckets"),
-                                            "width": _int(mark["width"], f"{path}.history_mark.width"),
-                                            "open": _open_bucket(mark["open"], f"{path}.history_mark.open"),
-                                            "epochs": _int(mark["epochs"], f"{path}.history_mark.epochs")}})
+    # Version 1 frames held only parameters: such a run cannot step back past its save.
+    rewind = [_rewind_frame_from_json(frame, f"{f}.rewind[{i}]") for i, frame in enumerate(frames)] if version >= 2 else []
     return {**_frame_from_json(value, f), "param_names": names, "history": hist, "rewind": rewind}
 
 
@@ -541,7 +617,9 @@ def _frame_from_json(value: dict, f: str) -> dict:
             raise _Bad(path, "should be named by a parameter's index")
         opt_state[int(key)] = {k: _optimizer_value_from_json(v, f"{path}.{k}") for k, v in _obj(entry, path).items()}
 
-    best = _keys(value["best_val"], f"{f}.best_val", {"loss", "epoch", "params"})
+    best = dict(_obj(value["best_val"], f"{f}.best_val"))
+    best_extras = {key: best.pop(key) for key in ("train_loss", "grads") if key in best}  # later additions
+    best = _keys(best, f"{f}.best_val", {"loss", "epoch", "params"})
     last = value["last"]
     if last is not None:
         last = _keys(last, f"{f}.last", {"train_loss", "val_loss", "update"})
@@ -568,11 +646,114 @@ def _frame_from_json(value: dict, f: str) -> dict:
         "optimizer": {"kind": _str(optimizer["kind"], f"{f}.optimizer.kind"), "state": opt_state},
         "best_val": {"loss": _optional(_number, best["loss"], f"{f}.best_val.loss"),
                      "epoch": _optional(_int, best["epoch"], f"{f}.best_val.epoch"),
-                     "params": None if best["params"] is None else arrays(best["params"], f"{f}.best_val.params")},
+                     "params": None if best["params"] is None else arrays(best["params"], f"{f}.best_val.params"),
+                     "train_loss": _optional(_number, best_extras.get("train_loss"), f"{f}.best_val.train_loss"),
+                     "grads": None if best_extras.get("grads") is None else arrays(
+                         best_extras["grads"], f"{f}.best_val.grads", allow_none=True)},
         "first_loss": _optional(_number, value["first_loss"], f"{f}.first_loss"),
         "last": last,
         "divergence": divergence,
     }
+
+
+# ---------------------------------------------------------------------- a run that could have happened
+_RUN_STATES = ("ready", "running", "paused", "diverged", "finished")
+_MAX_HISTORY_CAPACITY = 1 << 16  # the app and `kepler train` keep 2048 buckets
+
+
+def _check_run(state: dict, version: int = VERSION) -> None:
+    """Ranges, orderings and sizes of a saved run, each within what the trainer itself
+    writes: a damaged or hand-edited file is refused here, naming the field, before any of
+    it reaches a Trainer or a plot."""
+    f = "trainer"
+    epoch = state["epoch"]
+    if epoch > MAX_EPOCH_BUDGET:
+        raise _Bad(f"{f}.epoch", f"is {epoch}, beyond the largest epoch budget ({MAX_EPOCH_BUDGET})")
+    if state["state"] not in _RUN_STATES:
+        raise _Bad(f"{f}.state", f"is '{_short(state['state'])}', not one of {', '.join(_RUN_STATES)}")
+    names = state["param_names"]
+    if len(set(names)) != len(names):
+        raise _Bad(f"{f}.param_names", "names a parameter twice")
+    _check_history(state["history"], epoch, f"{f}.history")
+
+    best = state["best_val"]
+    if best["epoch"] is None:
+        if best["params"] is not None or best["loss"] is not None:
+            raise _Bad(f"{f}.best_val.epoch", "is null, but a best validation loss is given")
+    else:
+        if not 1 <= best["epoch"] <= epoch:
+            raise _Bad(f"{f}.best_val.epoch", f"is {best['epoch']}, not an epoch of this run (1..{epoch})")
+        if best["loss"] is None or not math.isfinite(best["loss"]) or best["loss"] < 0:
+            raise _Bad(f"{f}.best_val.loss", "should be a finite loss >= 0")
+    if state["stopped_early"] and (state["state"] != "finished" or best["params"] is None):
+        raise _Bad(f"{f}.stopped_early", "is true, but the run has not finished at a best epoch")
+
+    divergence = state["divergence"]
+    if (state["state"] == "diverged") != (divergence is not None):
+        raise _Bad(f"{f}.divergence", "should be given exactly when the state is 'diverged'")
+    if divergence is not None:
+        d = f"{f}.divergence"
+        if not 1 <= divergence["epoch"] <= epoch:
+            raise _Bad(f"{d}.epoch", f"is {divergence['epoch']}, not an epoch of this run (1..{epoch})")
+        if math.isfinite(divergence["loss"]):
+            raise _Bad(f"{d}.loss", "is a finite number; a run diverges when its loss is not")
+        for name, norm in divergence["grad_norms"].items():
+            if name not in names:
+                raise _Bad(f"{d}.grad_norms.{_short(name)}", "is not a parameter of the model")
+            if norm < 0:
+                raise _Bad(f"{d}.grad_norms.{name}", f"is {norm}; a gradient's size is not negative")
+        if set(divergence["params"]) != set(names):
+            raise _Bad(f"{d}.params", "should hold every parameter of the model, by name")
+
+    for index, entry in state["optimizer"]["state"].items():
+        for key, value in entry.items():
+            # The whole numbers an optimizer keeps are step counts: one step per epoch at most.
+            if isinstance(value, int) and not 0 <= value <= epoch:
+                raise _Bad(f"{f}.optimizer.state.{index}.{key}", f"is {value}, outside 0..{epoch} (the run's epochs)")
+    if version >= 2:  # version 1 frames held only parameters: they are not loaded
+        _check_rewind_frames(state["rewind"], epoch, f"{f}.rewind")
+
+
+def _check_history(hist: dict, epoch: int, path: str) -> None:
+    """The loss history: as LossHistory writes it (see history.py), covering `epoch` epochs."""
+    capacity, width, total = hist["capacity"], hist["bucket_width"], hist["total_epochs"]
+    if not 4 <= capacity <= _MAX_HISTORY_CAPACITY or capacity % 2:
+        raise _Bad(f"{path}.capacity", f"is {capacity}; a history holds an even number of buckets, "
+                                       f"4..{_MAX_HISTORY_CAPACITY}")
+    # Buckets double in width as a run grows; a rewind shortens the run but not the width.
+    widest = 2 * (epoch + Trainer.REWIND_DEPTH)
+    if width & (width - 1) or not 1 <= width <= widest:
+        raise _Bad(f"{path}.bucket_width", f"is {width}; a power of 2 up to {widest} for a run at epoch {epoch}")
+    if total != epoch:
+        raise _Bad(f"{path}.total_epochs", f"is {total}, but the run is at epoch {epoch}")
+    columns = hist["buckets"]
+    expected = ("epoch", "train", "train_min", "train_max", "val", "val_min", "val_max")
+    if sorted(columns) != sorted(expected):
+        raise _Bad(f"{path}.buckets", f"should have the columns {', '.join(expected)}")
+    n = len(columns["epoch"])
+    for name in expected:
+        if len(columns[name]) != n:
+            raise _Bad(f"{path}.buckets.{name}", f"holds {len(columns[name])} values, the epoch column {n}")
+    if n > capacity:
+        raise _Bad(f"{path}.buckets.epoch", f"holds {n} buckets, more than the capacity {capacity}")
+    previous = 0
+    for i, value in enumerate(columns["epoch"]):
+        if not math.isfinite(value) or value != int(value):
+            raise _Bad(f"{path}.buckets.epoch[{i}]", f"is {value}, not a whole epoch number")
+        if not previous < value <= epoch:
+            raise _Bad(f"{path}.buckets.epoch[{i}]", f"is {value:g}; epochs rise from 1 to the run's {epoch}")
+        previous = value
+    bucket = hist["open"]
+    if bucket is not None:
+        if not previous < bucket[0] <= epoch:
+            raise _Bad(f"{path}.open[0]", f"is {bucket[0]}; the open bucket's epoch follows the others, up to {epoch}")
+        if not 1 <= bucket[7] < width:
+            raise _Bad(f"{path}.open[7]", f"is {bucket[7]}; an open bucket holds 1..{width - 1} epochs")
+
+
+def _short(text, limit: int = 40) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _optimizer_value_from_json(value, path: str):

@@ -4,8 +4,9 @@
 
 `parse_setup_string` turns it into the (Setup, Hyperparameters) pair a Trainer is built
 from; `format_setup_string` writes one back (the app shows the current configuration this
-way). Keys left out keep the engine's defaults, so the string is the configuration, whatever
-the command line's own defaults are. `format` always writes lr, opt, scale, model and data,
+way). Keys left out keep the defaults `kepler` and `kepler train` start from
+(`DEFAULT_SETUP`, the input 0.1 * raw, and `Hyperparameters()`), so a string means the
+same run everywhere. `format` always writes lr, opt, scale, model and data,
 and the other keys only when they differ from the default, so that
 
     parse_setup_string(format_setup_string(setup, hyper)) == (setup, hyper)
@@ -45,7 +46,7 @@ import math
 import re
 from dataclasses import fields, replace
 
-from .trainer import OPTIMIZERS, Hyperparameters, SettingError, Setup, parse_model_or_raise
+from .trainer import DEFAULT_SETUP, OPTIMIZERS, Hyperparameters, SettingError, Setup, parse_model_or_raise
 
 KEYS = ("lr", "opt", "momentum", "nesterov", "wd", "beta1", "beta2", "scale", "model", "data", "x", "y",
         "val", "split", "seed", "split_seed", "init_seed", "epochs", "early_stop", "patience", "zero_grad", "dtype")
@@ -87,14 +88,14 @@ def parse_setup_string(text: str) -> tuple[Setup, Hyperparameters]:
         elif key == "split":
             setup_changes["train_indices"], setup_changes["val_indices"] = _split(raw)
     try:
-        return replace(Setup(), **setup_changes).validate(), replace(Hyperparameters(), **hyper_changes).validate()
+        return replace(DEFAULT_SETUP, **setup_changes).validate(), replace(Hyperparameters(), **hyper_changes).validate()
     except SettingError as exc:
         raise SettingError(f"setup string: {exc}") from None
 
 
 def format_setup_string(setup: Setup, hyper: Hyperparameters) -> str:
     """The configuration as `key=value,...`; parses back to the same (setup, hyper)."""
-    default_setup, default_hyper = Setup(), Hyperparameters()
+    default_setup, default_hyper = DEFAULT_SETUP, Hyperparameters()
     parts = [("lr", _number(hyper.learning_rate)), ("opt", hyper.optimizer)]
     if hyper.momentum != default_hyper.momentum:
         parts.append(("momentum", _number(hyper.momentum)))

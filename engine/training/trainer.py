@@ -38,6 +38,9 @@ from ..tensor import Tensor
 OPTIMIZERS = ("sgd", "adam")
 TRANSFORMS = ("none", "scale", "standardize")
 MAX_EPOCH_BUDGET = 10_000_000
+MAX_SEED = 2**64 - 1  # PyTorch's manual_seed takes the same range
+MAX_DATASET_NAME = 4096  # PATH_MAX on Linux: no longer name reaches a file
+MAX_POINTS = 10_000_000  # more than any dataset holds (a CSV file is at most 100,000 rows)
 
 
 class SettingError(ValueError):
@@ -106,6 +109,9 @@ class Setup:
 
         if not isinstance(self.dataset, str) or not self.dataset.strip():
             raise SettingError(f"dataset must be a built-in name or a CSV file (got {self.dataset!r})")
+        if len(self.dataset) > MAX_DATASET_NAME:
+            raise SettingError(f"dataset name '{self.dataset[:40]}…' is {len(self.dataset)} characters long; "
+                               f"a dataset or file name has at most {MAX_DATASET_NAME}")
         for role, column in (("x", self.x_column), ("y", self.y_column)):
             if column is not None and (isinstance(column, bool) or not isinstance(column, (str, int))):
                 raise SettingError(f"{role} column must be a name or a position from 1 (got {column!r})")
@@ -124,9 +130,36 @@ class Setup:
                 raise SettingError(f"{name} must be a finite number (got {value!r})")
         if self.dtype not in ("float32", "float64"):
             raise SettingError(f"dtype '{self.dtype}' is not one of float32, float64")
+        for name, seed in (("split seed", self.split_seed), ("initial-weights seed", self.init_seed)):
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+                raise SettingError(f"{name} must be a whole number in 0..{MAX_SEED} (got {seed!r})")
         if (self.train_indices is None) != (self.val_indices is None):
             raise SettingError("an explicit split needs both train and validation indices")
+        for role, indices in (("training", self.train_indices), ("validation", self.val_indices)):
+            if indices is None:
+                continue
+            if not isinstance(indices, (tuple, list)):
+                raise SettingError(f"{role} indices must be a list of point numbers (got {indices!r})")
+            for index in indices:
+                if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < MAX_POINTS:
+                    raise SettingError(f"{role} index {_clip(index)} is not a point number (0, 1, 2, ...)")
         return self
+
+    def check_split(self, points: int) -> "Split":
+        """The split this setup makes of `points` points, or SettingError (e.g. 5% of 11
+        points leaves no validation point): an app checks a new setup before resetting."""
+        return make_split(self.validate(), points)
+
+
+# What `kepler` and `kepler train` (and a setup string's left-out keys) start from: the
+# book's normalised input t_un = 0.1 * t_u, which converges at the default learning rate.
+# `Setup()` itself stays the book's raw readings (its first, diverging run: `--raw`).
+DEFAULT_SETUP = Setup(input_transform="scale", input_scale=0.1)
+
+
+def _clip(value, limit: int = 24) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_model_or_raise(spec: str) -> tuple[str, int]:
@@ -182,6 +215,33 @@ class Split:
     val: np.ndarray
 
 
+def make_split(setup: Setup, n: int) -> Split:
+    """Which of `n` points train and which validate, as the setup says; SettingError when
+    the split is impossible (indices beyond the data, no point left to validate)."""
+    if setup.train_indices is not None:
+        every = [*setup.train_indices, *setup.val_indices]
+        outside = [i for i in every if not 0 <= i < n]  # plain ints: no overflow, however large
+        if outside:
+            raise SettingError(f"split index {_clip(outside[0])} is outside the data's points 0..{n - 1}")
+        train = np.asarray(setup.train_indices, dtype=np.int64)
+        val = np.asarray(setup.val_indices, dtype=np.int64)
+        if len(set(every)) != len(every):
+            raise SettingError("a point cannot be both in training and validation (or twice in one)")
+        if train.size < 2:
+            raise SettingError("the training split needs at least 2 points")
+        return Split(train, val)
+    if setup.val_fraction == 0:
+        return Split(np.arange(n), np.arange(0))
+    # As the book does: shuffle, the last int(fraction * n) indices validate.
+    n_val = int(setup.val_fraction * n)
+    if n_val < 1:
+        raise SettingError(f"validation fraction {setup.val_fraction:g} of {n} points leaves no validation point")
+    if n - n_val < 2:
+        raise SettingError(f"validation fraction {setup.val_fraction:g} of {n} points leaves fewer than 2 to train on")
+    order = np.random.default_rng(setup.split_seed).permutation(n)
+    return Split(order[:-n_val], order[-n_val:])
+
+
 @dataclass(frozen=True)
 class Divergence:
     """Why and where a run stopped: the loss stopped being a finite number."""
@@ -208,10 +268,34 @@ class Divergence:
 
 
 @dataclass(frozen=True)
+class BestValidation:
+    """The epoch with the lowest validation loss so far: what early stopping restores.
+
+    An epoch's losses are measured at the parameters *before* its update, so `params` are
+    the parameters the previous epoch left: restoring them gives back exactly `val_loss`
+    and `train_loss`, and `grads` are the gradients computed there (None: not recorded)."""
+
+    epoch: int | None = None
+    val_loss: float = math.inf
+    train_loss: float | None = None
+    params: tuple | None = None  # read-only arrays, one per parameter
+    grads: tuple | None = None
+
+
+@dataclass(frozen=True)
+class EpochLosses:
+    """The losses of the latest epoch, measured before its update."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float | None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything a view needs about one moment of a run; immutable and safe to share."""
 
-    epoch: int  # updates applied so far (0: nothing trained yet)
+    epoch: int  # updates applied so far (0: nothing trained yet); after early stopping, the best epoch
     train_loss: float  # at the parameters before this epoch's update
     val_loss: float | None  # idem, on the validation points; None without a split
     params: Mapping[str, np.ndarray]  # after the update
@@ -229,7 +313,8 @@ class Snapshot:
     best_val_epoch: int | None = None
     best_val_loss: float | None = None
     overfitting_since: int | None = None
-    stopped_early: bool = False
+    stopped_early: bool = False  # early stopping restored the best epoch: `epoch` and the rest describe it
+    stopped_at: int | None = None  # after early stopping: the last epoch trained (the history runs to it)
     raw_line: tuple[float, float] | None = None  # (w, b) for raw input, linear model only
     epochs_per_second: float = 0.0
     step_count: int = 0  # optimizer steps taken (equals epoch: one full batch per epoch)
@@ -255,7 +340,7 @@ class _Frame(NamedTuple):
     grads: list  # the gradients that update used (None: no gradient yet)
     optimizer_state: list  # per parameter: the optimizer's state for it (momentum, Adam moments), or None
     last: tuple | None  # (train_loss, val_loss, grads, update) of this epoch; None at the start
-    best_val: tuple  # (loss, epoch, params)
+    best_val: "BestValidation"
     first_loss: float | None
     divergence: "Divergence | None"
     history_mark: tuple
@@ -264,6 +349,16 @@ class _Frame(NamedTuple):
 def _copied(entry: Mapping) -> dict:
     """An optimizer's per-parameter state, with its arrays copied."""
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in entry.items()}
+
+
+def _read_only(arrays) -> tuple:
+    out = []
+    for a in arrays:
+        if a is not None:
+            a = np.array(a)
+            a.flags.writeable = False
+        out.append(a)
+    return tuple(out)
 
 
 def _frozen(d: dict) -> Mapping:
@@ -297,7 +392,7 @@ class Trainer:
         hyper = (hyper or self.hyper).validate()
         override = dataset if dataset is not None else self._dataset_override
         data = self._load_dataset(setup, override)
-        split = self._make_split(setup, len(data))
+        split = make_split(setup, len(data))
         dtype = np.dtype(setup.dtype)
         transform = self._make_transform(setup, data.x[split.train])
         model = build_model(setup.model, seed=setup.init_seed, dtype=dtype, line_start=(setup.init_w, setup.init_b))
@@ -327,7 +422,7 @@ class Trainer:
         self.state = "ready"
         self.divergence: Divergence | None = None
         self.stopped_early = False
-        self._best_val = (math.inf, None, None)  # (loss, epoch, params)
+        self._best_val = BestValidation()
         self._first_loss: float | None = None
         self._last = None  # (train_loss, val_loss, grads, update) of the latest epoch
         self._rate = (time.perf_counter(), 0, 0.0)  # (time, epoch, epochs/s) for the speed readout
@@ -345,30 +440,6 @@ class Trainer:
             return load_dataset(setup.dataset, setup.x_column, setup.y_column)
         except ValueError as exc:  # DataError: one line naming the file, line and problem
             raise SettingError(str(exc)) from None
-
-    @staticmethod
-    def _make_split(setup: Setup, n: int) -> Split:
-        if setup.train_indices is not None:
-            train = np.asarray(setup.train_indices, dtype=np.int64)
-            val = np.asarray(setup.val_indices, dtype=np.int64)
-            every = np.concatenate([train, val])
-            if every.size and (every.min() < 0 or every.max() >= n):
-                raise SettingError(f"split indices must be in 0..{n - 1}")
-            if np.unique(every).size != every.size:
-                raise SettingError("a point cannot be both in training and validation (or twice in one)")
-            if train.size < 2:
-                raise SettingError("the training split needs at least 2 points")
-            return Split(train, val)
-        if setup.val_fraction == 0:
-            return Split(np.arange(n), np.arange(0))
-        # As the book does: shuffle, the last int(fraction * n) indices validate.
-        n_val = int(setup.val_fraction * n)
-        if n_val < 1:
-            raise SettingError(f"validation fraction {setup.val_fraction:g} of {n} points leaves no validation point")
-        if n - n_val < 2:
-            raise SettingError(f"validation fraction {setup.val_fraction:g} of {n} points leaves fewer than 2 to train on")
-        order = np.random.default_rng(setup.split_seed).permutation(n)
-        return Split(order[:-n_val], order[-n_val:])
 
     @staticmethod
     def _make_transform(setup: Setup, x_train: np.ndarray) -> InputTransform:
@@ -464,7 +535,7 @@ class Trainer:
             self._diverge(epoch, train_loss)
         else:
             if val_loss is not None:
-                self._track_validation(epoch, train_loss, val_loss)
+                self._track_validation(epoch, train_loss, val_loss, before, grads)
             if epoch >= self.hyper.epochs and self.state != "finished":
                 self.state = "finished"
         self._rewind.append(self._frame())
@@ -479,31 +550,51 @@ class Trainer:
         self.divergence = Divergence(epoch, loss, MappingProxyType(norms), _frozen(params))
         self.state = "diverged"
 
-    def _track_validation(self, epoch: int, train_loss: float, val_loss: float) -> None:
-        best_loss, best_epoch, _ = self._best_val
-        if val_loss < best_loss:
-            # The loss was measured before this epoch's update: the best parameters are the
-            # ones the previous epoch left, i.e. the rewind frame before the newest.
-            params = self._rewind[-1].params
-            self._best_val = (val_loss, epoch, params)
+    def _track_validation(self, epoch: int, train_loss: float, val_loss: float,
+                          params_before: list, grads: list) -> None:
+        if val_loss < self._best_val.val_loss:
+            # Measured at the parameters before this epoch's update (the newest frame's, never
+            # written to again): early stopping restores exactly these.
+            self._best_val = BestValidation(epoch, val_loss, train_loss, tuple(params_before), tuple(grads))
         elif self.hyper.early_stopping and self.overfitting_since is not None:
             self._restore_best()
 
     def _restore_best(self) -> None:
-        _, best_epoch, params = self._best_val
-        if params is None:
+        """Go back to the best validation epoch's parameters and finish there. The history
+        keeps the epochs after it (the rise is the lesson); the snapshot describes the best
+        epoch and says where training stopped (`stopped_at`)."""
+        best = self._best_val
+        if best.params is None:
             return
         with no_grad():
-            for p, saved in zip(self._params, params):
+            for p, saved in zip(self._params, best.params):
                 p.data[...] = saved
+        grads = best.grads if best.grads is not None else self._gradients_here()
+        for p, grad in zip(self._params, grads):
+            p.grad = None if grad is None else Tensor(np.array(grad))
+        train_loss = best.train_loss if best.train_loss is not None else self.current_loss()[0]
+        # Nothing moved these parameters: they were put back.
+        self._last = (train_loss, best.val_loss, [None if p.grad is None else p.grad.data for p in self._params],
+                      [np.zeros_like(p.data) for p in self._params])
         self.stopped_early = True
         self.state = "finished"
+
+    def _gradients_here(self) -> list:
+        """The training loss's gradients at the current parameters, the run's .grad untouched."""
+        saved = [p.grad for p in self._params]
+        for p in self._params:
+            p.grad = None
+        ops.mse_loss(self.model(self._x_train), self._y_train).backward()
+        grads = [None if p.grad is None else p.grad.data.copy() for p in self._params]
+        for p, g in zip(self._params, saved):
+            p.grad = g
+        return grads
 
     @property
     def overfitting_since(self) -> int | None:
         """The best validation epoch, once the validation loss has not improved on it for
         `overfit_patience` epochs and is above it now."""
-        best_loss, best_epoch, _ = self._best_val
+        best_loss, best_epoch = self._best_val.val_loss, self._best_val.epoch
         if best_epoch is None or self._last is None:
             return None
         if self.epoch - best_epoch < self.hyper.overfit_patience:
@@ -579,7 +670,7 @@ class Trainer:
         return state
 
     def _frame_dict(self, frame: _Frame) -> dict:
-        best_loss, best_epoch, best_params = frame.best_val
+        best = frame.best_val
         last = None
         if frame.last is not None:
             train_loss, val_loss, _, update = frame.last
@@ -595,8 +686,10 @@ class Trainer:
             "grads": [None if g is None else g.copy() for g in frame.grads],
             "optimizer": {"kind": frame.hyper.optimizer,
                           "state": {i: _copied(entry) for i, entry in enumerate(frame.optimizer_state) if entry is not None}},
-            "best_val": {"loss": None if best_epoch is None else best_loss, "epoch": best_epoch,
-                         "params": None if best_params is None else [a.copy() for a in best_params]},
+            "best_val": {"loss": None if best.epoch is None else best.val_loss, "epoch": best.epoch,
+                         "params": None if best.params is None else [a.copy() for a in best.params],
+                         "train_loss": best.train_loss,
+                         "grads": None if best.grads is None else [None if g is None else g.copy() for g in best.grads]},
             "first_loss": frame.first_loss,
             "last": last,
             "divergence": None if d is None else {
@@ -655,12 +748,7 @@ class Trainer:
             raise ValueError(f"{what} optimizer state is for '{kind}', but the hyperparameters say '{hyper.optimizer}'")
         optimizer_state = self._checked_optimizer_state(f"{what} optimizer state", state["optimizer"]["state"], hyper)
 
-        best = state["best_val"]
-        best_params = None if best["params"] is None else self._checked_arrays(f"{what} best_val params", best["params"])
-        best_epoch = None if best["epoch"] is None else self._checked_epoch(f"{what} best_val epoch", best["epoch"])
-        if best_epoch is not None and best_epoch > epoch:
-            raise ValueError(f"{what} best_val epoch {best_epoch} is after the run's epoch {epoch}")
-        best_loss = math.inf if best_epoch is None else float(best["loss"])
+        best_val = self._checked_best(state["best_val"], epoch)
 
         divergence = None
         if state["divergence"] is not None:
@@ -693,7 +781,7 @@ class Trainer:
             raise ValueError(f"{what} history_mark covers {mark[4]} epochs, but the frame is epoch {epoch}")
         return _Frame(epoch=epoch, state=run_state, stopped_early=bool(state["stopped_early"]), hyper=hyper,
                       params=params, grads=grads, optimizer_state=optimizer_state, last=last,
-                      best_val=(best_loss, best_epoch, best_params),
+                      best_val=best_val,
                       first_loss=None if state["first_loss"] is None else float(state["first_loss"]),
                       divergence=divergence, history_mark=mark)
 
@@ -770,6 +858,21 @@ class Trainer:
             out.append(a.astype(p.data.dtype))  # astype copies: the trainer owns its arrays
         return out
 
+    def _checked_best(self, best: Mapping, epoch: int) -> BestValidation:
+        """The best-validation record of a state_dict (`train_loss` and `grads` may be
+        missing: files saved before they were kept)."""
+        if best["epoch"] is None:
+            return BestValidation()
+        best_epoch = self._checked_epoch("best_val epoch", best["epoch"])
+        if not 1 <= best_epoch <= epoch:
+            raise ValueError(f"best_val epoch {best_epoch} is not an epoch of this run (1..{epoch})")
+        params = None if best["params"] is None else self._checked_arrays("best_val params", best["params"])
+        grads = best.get("grads")
+        grads = None if grads is None else self._checked_arrays("best_val grads", grads, allow_none=True)
+        train_loss = best.get("train_loss")
+        return BestValidation(best_epoch, float(best["loss"]), None if train_loss is None else float(train_loss),
+                              None if params is None else _read_only(params), None if grads is None else _read_only(grads))
+
     @staticmethod
     def _checked_epoch(what: str, value) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -777,6 +880,28 @@ class Trainer:
         return int(value)
 
     # ------------------------------------------------------------------ reading
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype the model computes in (the setup's, float32 unless it says float64)."""
+        return self._dtype
+
+    def training_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of the training points as the model sees them: input transformed, in the
+        run's dtype. Read-only copies: the run's own tensors cannot be changed through them."""
+        return _read_only((self._x_train.data, self._y_train.data))
+
+    @property
+    def last_epoch(self) -> EpochLosses | None:
+        """The latest epoch trained and its losses (None before the first epoch and after a
+        rewind). After early stopping, the epoch where it stopped, not the one restored."""
+        if self._last is None:
+            return None
+        if self.stopped_early:  # _last describes the restored epoch; the history has the last one trained
+            cols = self.history.columns()
+            val = float(cols["val"][-1])
+            return EpochLosses(self.epoch, float(cols["train"][-1]), None if math.isnan(val) else val)
+        return EpochLosses(self.epoch, self._last[0], self._last[1])
+
     def current_loss(self) -> tuple[float, float | None]:
         """Loss at the current parameters, without training (epoch 0's starting loss)."""
         with no_grad():
@@ -819,9 +944,12 @@ class Trainer:
         raw_line = None
         if isinstance(self.model, Line):
             raw_line = self.transform.line_in_raw_units(float(params["w"]), float(params["b"]))
-        best_loss, best_epoch, _ = self._best_val
+        best = self._best_val
+        epoch, stopped_at = self.epoch, None
+        if self.stopped_early and best.epoch is not None:  # the restored epoch; where it stopped apart
+            epoch, stopped_at = best.epoch, self.epoch
         return Snapshot(
-            epoch=self.epoch,
+            epoch=epoch,
             train_loss=train_loss,
             val_loss=val_loss,
             params=_frozen(params),
@@ -836,13 +964,14 @@ class Trainer:
             fit_y=fit_y,
             divergence=self.divergence,
             warning=self._warning(),
-            best_val_epoch=best_epoch,
-            best_val_loss=None if best_epoch is None else best_loss,
+            best_val_epoch=best.epoch,
+            best_val_loss=None if best.epoch is None else best.val_loss,
             overfitting_since=self.overfitting_since,
             stopped_early=self.stopped_early,
+            stopped_at=stopped_at,
             raw_line=raw_line,
             epochs_per_second=self.epochs_per_second(),
-            step_count=self.epoch,
+            step_count=epoch,
             speed_limit=speed_limit,
             dataset=self.dataset,
             split=self.split,

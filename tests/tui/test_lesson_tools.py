@@ -108,9 +108,9 @@ async def test_gradient_check_follows_training(app):
         s = app.runner.latest
         assert f"epoch {s.epoch}" in app.screen.text
         w = app.screen.checks[0]
-        residual = float(s.params["w"]) * app.runner.trainer._x_train.data.astype(float) + float(s.params["b"]) \
-            - app.runner.trainer._y_train.data.astype(float)
-        assert w.analytic == pytest.approx(float((2 * residual * app.runner.trainer._x_train.data).mean()), rel=1e-6)
+        x, y = app.runner.trainer.training_data()
+        residual = float(s.params["w"]) * x.astype(float) + float(s.params["b"]) - y.astype(float)
+        assert w.analytic == pytest.approx(float((2 * residual * x).mean()), rel=1e-6)
 
 
 async def test_gradient_check_for_a_network_has_no_closed_form():
@@ -122,6 +122,11 @@ async def test_gradient_check_for_a_network_has_no_closed_form():
         assert "closed form" not in text.splitlines()[1]  # the table header
         assert "No closed form" in text
         assert all(c.analytic is None and c.relative_error < 1e-3 for c in app.screen.checks)
+        # a sample, said as such, with the Parameters table's names (issue 9)
+        assert "a sample of 7 of the 73 parameter elements" in " ".join(text.split())
+        rows = [line.split()[0] for line in text.splitlines()[2:9]]
+        assert rows == ["hidden.w[0,", "hidden.w[1,", "hidden.b[0]", "hidden.b[1]", "output.w[0,", "output.w[0,",
+                        "output.b[0]"]
 
 
 # ---------------------------------------------------------------------- accumulating gradients

@@ -9,6 +9,8 @@ the finite difference's own trade-off (too big: curvature error; too small: roun
 from __future__ import annotations
 
 import io
+
+import numpy as np
 from typing import Callable
 
 from rich.console import Console
@@ -20,7 +22,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.lesson.gradcheck import GradientCheck
+from engine.lesson.gradcheck import GradientCheck, GradientChecks
+
+from ..widgets.param_table import ELEMENT_ROWS, short_name
 
 from .dismiss_once import DismissOnce
 
@@ -36,7 +40,19 @@ def number(value: float | None) -> str:
     return f"{value:.4e}"
 
 
-def check_table(checks: list[GradientCheck]) -> Table:
+def element_label(check: GradientCheck, total_elements: int) -> str:
+    """The element as the Parameters table names it: `w`, `w2` (a row per number, for a
+    few numbers) or `hidden.w[3, 0]` (a row per tensor, for bigger models)."""
+    if total_elements <= ELEMENT_ROWS:
+        if not check.index or all(n == 1 for n in check.shape):
+            return check.parameter
+        flat = int(np.ravel_multi_index(check.index, check.shape))
+        return f"{check.parameter}{flat + 1}"
+    name = short_name(check.parameter)
+    return name if not check.index else f"{name}[{', '.join(map(str, check.index))}]"
+
+
+def check_table(checks: GradientChecks) -> Table:
     has_closed_form = any(c.analytic is not None for c in checks)
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
     table.add_column("param", no_wrap=True)
@@ -45,10 +61,11 @@ def check_table(checks: list[GradientCheck]) -> Table:
         table.add_column("closed form", justify="right", no_wrap=True)
     table.add_column("autograd", justify="right", no_wrap=True)
     table.add_column("rel. error", justify="right", no_wrap=True)
+    total = getattr(checks, "total_elements", len(checks))
     for c in checks:
         error = c.relative_error
         style = "green" if error < 1e-4 else ("yellow" if error < 1e-2 else "red bold")
-        row = [c.name, number(c.finite_difference)]
+        row = [element_label(c, total), number(c.finite_difference)]
         if has_closed_form:
             row.append(number(c.analytic))
         row += [number(c.autograd), Text(f"{error:.1e}", style=style)]
@@ -72,7 +89,7 @@ class GradientCheckScreen(DismissOnce, ModalScreen[None]):
         self.run_check = run_check
         self.where = ""
         self.step = DEFAULT_STEP
-        self.checks: list[GradientCheck] = []
+        self.checks: GradientChecks = GradientChecks((), 0)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="gradcheck"):
@@ -102,6 +119,9 @@ class GradientCheckScreen(DismissOnce, ModalScreen[None]):
             note = ("No closed form for this model: finite differences (float64) against "
                     "autograd. Autograd gets every gradient in one backward pass; finite "
                     "differences need two forward passes per parameter.")
+        if self.checks.is_sample:  # say so: the table is not every parameter
+            note = (f"Rows: {self.checks.describe()} (the first of each tensor), named as in the "
+                    f"Parameters table. " + note)
         self.query_one("#gradcheck-note", Static).update(note)
 
     @property
