@@ -479,7 +479,7 @@ def key_label(keys: str) -> str:
 
 def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bool = False,
             ascii_plots: bool = False, speed: float | None = None, start_running: bool = False,
-            open_lesson: bool = False, ghosts: Iterable = ()) -> int:
+            open_lesson: bool = False, ghosts: Iterable = (), workspace=None) -> int:
     """Run the trainer screen until the user quits; returns the exit code.
 
     `speed` is `kepler --speed`: None for the teaching pace (DEFAULT_SPEED epochs per
@@ -490,5 +490,7 @@ def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bo
     app = KeplerApp(trainer, fps=fps, low_bandwidth=low_bandwidth, ascii_plots=ascii_plots,
                     speed=epochs_per_second, start_running=start_running, ghosts=ghosts)
     app.open_lesson = open_lesson  # `kepler --lesson`: the seven steps come up first
+    if workspace is not None:  # a served session: files only through tui/workspace.py
+        app.workspace = workspace
     app.run()
     return app.return_code or 0

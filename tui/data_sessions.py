@@ -8,6 +8,7 @@ dialog (which stays open) or a notification; the run that was on screen carries 
 """
 from __future__ import annotations
 
+import io
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Iterable
@@ -25,6 +26,7 @@ from .ghosts import ghost_to_saved, ghosts_from_saved
 from .screens.file_dialogs import DatasetPicker, OpenCsvDialog, TextDialog
 from .screens.point_editor import PointEditor
 from .widgets.fit_plot import FitPlot
+from .workspace import DATA_SUFFIXES, LocalWorkspace, WorkspaceError
 
 SESSION_FILE = "kepler-session.json"
 HISTORY_FILE = "kepler-history.csv"
@@ -55,6 +57,10 @@ def describe_builtin(name: str) -> str:
 
 class DataAndSessions:
     """The actions behind DATA_BINDINGS (mixed into KeplerApp)."""
+
+    # Where files come from and go to: typed paths on the user's own machine; in a served
+    # session, lists of names and the student's own folder (tui/workspace.py).
+    workspace = LocalWorkspace()
 
     # ------------------------------------------------------------------ a new run on new data
     def start_on(self, setup: Setup | None, what: str, dataset=None, hyper: dict | None = None) -> str | None:
@@ -98,6 +104,9 @@ class DataAndSessions:
     # ------------------------------------------------------------------ a user's CSV file
     def action_open_csv(self) -> None:
         current = self.runner.latest.setup.dataset
+        if self.workspace.served:  # a name from a list: the teacher's files and the built-ins
+            self.pick_served_data(current)
+            return
 
         def columns(path: str) -> list[str] | None:
             try:
@@ -114,6 +123,27 @@ class DataAndSessions:
 
         start = str(data.file_path(current)) if data.is_file_reference(current) else ""
         self.push_screen(OpenCsvDialog(apply, columns, start))
+
+    def pick_served_data(self, current: str) -> None:
+        files = [(name, "a file from your teacher") for name in self.workspace.data_files()]
+        datasets = files + [(name, describe_builtin(name)) for name in data.builtin_names()]
+        now = data.file_path(current).name if data.is_file_reference(current) else current
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            try:
+                dataset = (data.file_reference(self.workspace.data_path(name))
+                           if name.lower().endswith(DATA_SUFFIXES) else name)
+            except WorkspaceError as exc:
+                self.notify(str(exc), title="Not changed", severity="error", timeout=6, markup=False)
+                return
+            setup = replace(self.runner.latest.setup, dataset=dataset, x_column=None, y_column=None, **FRESH_SPLIT)
+            error = self.start_on(setup, f"data {name}")
+            if error is not None:
+                self.notify(error, title="Not changed", severity="error", timeout=6, markup=False)
+
+        self.push_screen(DatasetPicker(datasets, now, title="Open data (the run starts over)"), chosen)
 
     # ------------------------------------------------------------------ editing points
     def action_edit_points(self) -> None:
@@ -135,12 +165,15 @@ class DataAndSessions:
 
     # ------------------------------------------------------------------ setup strings
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if not (self.workspace.served and command.title == "Screenshot"):  # it writes where it likes
+                yield command
         yield SystemCommand("Show the setup string", "this run's configuration as one line (S types one)",
                             self.action_show_setup_string)
 
     def action_show_setup_string(self) -> None:
-        self.notify(self.current_setup_string(), title="Setup string", timeout=10, markup=False)
+        self.copy_to_clipboard(self.current_setup_string())  # OSC 52: the user's own clipboard
+        self.notify(self.current_setup_string(), title="Setup string (copied)", timeout=10, markup=False)
 
     def action_type_setup_string(self) -> None:
         def apply(text: str) -> str | None:
@@ -148,6 +181,8 @@ class DataAndSessions:
                 setup, hyper = parse_setup_string(text)
             except SettingError as exc:
                 return str(exc)
+            if self.workspace.served and not self.workspace.allows_dataset(setup.dataset):
+                return "data: a built-in dataset, or one of your teacher's files (ctrl+o lists them)"
             return self.start_on(setup, "setup string", hyper={f.name: getattr(hyper, f.name) for f in fields(hyper)})
 
         self.push_screen(TextDialog("Setup string (the run starts over)", self.current_setup_string(),
@@ -155,6 +190,12 @@ class DataAndSessions:
 
     # ------------------------------------------------------------------ sessions
     def action_save_session(self) -> None:
+        if self.workspace.served:
+            saved_ghosts = [ghost_to_saved(g) for g in self.pinned_ghosts]
+            self.keep_in_workspace("session", self.runner.call(lambda t: sessions.session_json(t, saved_ghosts)),
+                                   "Session saved", "ctrl+l loads it")
+            return
+
         def apply(path: str) -> str | None:
             try:
                 saved_ghosts = [ghost_to_saved(g) for g in self.pinned_ghosts]
@@ -168,7 +209,7 @@ class DataAndSessions:
                                     "a JSON file: the settings, the data, the parameters, the history and the pinned runs", apply))
 
     def action_load_session(self) -> None:
-        def apply(path: str) -> str | None:
+        def apply(path: str, shown: str | None = None) -> str | None:
             try:
                 loaded, saved_ghosts = sessions.load_session(path or SESSION_FILE)
                 ghosts = ghosts_from_saved(saved_ghosts, path or SESSION_FILE)
@@ -179,16 +220,39 @@ class DataAndSessions:
             runner.call(lambda t: t.take_over(loaded))
             self.load_fit_data()
             self.pinned_ghosts = ghosts  # the file's pinned runs replace the ones on screen
-            self.notify(f"{path}: epoch {loaded.epoch:,}; space continues it", title="Session loaded",
+            self.notify(f"{shown or path}: epoch {loaded.epoch:,}; space continues it", title="Session loaded",
                         timeout=4, markup=False)
             self.user_changed_something()
             return None
 
+        if self.workspace.served:  # only this student's own saves, by name
+            names = self.workspace.saved_sessions()
+            if not names:
+                self.notify("You have no saved sessions yet: ctrl+s saves one.", title="Load", timeout=4)
+                return
+
+            def chosen(name: str | None) -> None:
+                if name is None:
+                    return
+                try:
+                    error = apply(str(self.workspace.session_path(name)), name)
+                except WorkspaceError as exc:
+                    error = str(exc)
+                if error is not None:
+                    self.notify(error, title="Not loaded", severity="error", timeout=6, markup=False)
+
+            saves = [(name, "saved in this session's folder") for name in names]
+            self.push_screen(DatasetPicker(saves, "", title="Load a session (the current run is replaced)"), chosen)
+            return
         self.push_screen(TextDialog("Load a session (the current run is replaced)", SESSION_FILE,
                                     "a file saved with ctrl+s or kepler train --save", apply))
 
     # ------------------------------------------------------------------ exports
     def action_export_history(self) -> None:
+        if self.workspace.served:
+            self.keep_in_workspace("history", self.runner.call(sessions.history_csv), "Exported", "the loss history")
+            return
+
         def apply(path: str) -> str | None:
             try:
                 written = self.runner.call(lambda t: sessions.export_history_csv(t, path or HISTORY_FILE))
@@ -201,6 +265,11 @@ class DataAndSessions:
                                     "CSV: epoch,train_loss,val_loss", apply))
 
     def action_export_screen(self) -> None:
+        if self.workspace.served:  # the trainer, once the key's own refresh is done
+            self.call_after_refresh(lambda: self.keep_in_workspace("screen", self.export_screenshot(), "Exported",
+                                                                   "the screen as SVG"))
+            return
+
         def apply(path: str) -> str | None:
             target = Path(path or SCREEN_FILE).expanduser()
             if target.is_dir():
@@ -221,3 +290,15 @@ class DataAndSessions:
             self.notify(str(exc), title="Not saved", severity="error", timeout=6, markup=False)
             return
         self.notify(f"Screen saved to {written}", title="Exported", timeout=4, markup=False)
+
+    def keep_in_workspace(self, kind: str, content: str, title: str, what: str) -> None:
+        """Served mode: save `content` in the student's folder under a name of ours (and, in
+        a browser, hand it over as a download)."""
+        try:
+            written = self.workspace.save(kind, content)
+        except WorkspaceError as exc:
+            self.notify(str(exc), title="Not saved", severity="error", timeout=6, markup=False)
+            return
+        if self.workspace.delivers_downloads:
+            self.deliver_text(io.StringIO(content), save_filename=written.name)
+        self.notify(f"{self.workspace.describe(written)}: {what}", title=title, timeout=4, markup=False)

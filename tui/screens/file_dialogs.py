@@ -106,14 +106,15 @@ class DatasetPicker(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape,d", "cancel", "Cancel")]
 
-    def __init__(self, datasets: list[tuple[str, str]], current: str) -> None:
+    def __init__(self, datasets: list[tuple[str, str]], current: str, title: str = "Built-in datasets") -> None:
         super().__init__()
         self.datasets = datasets  # (name, its first comment line)
         self.current = current
+        self.title_text = title  # the same list serves to pick a served session's files by name
 
     def compose(self) -> ComposeResult:
         with Vertical(id="datasets"):
-            yield Static("[b]Built-in datasets[/b]  (enter starts the run over on one; escape cancels)",
+            yield Static(Text.assemble((self.title_text, "bold"), "  (enter starts the run over on one; escape cancels)"),
                          id="datasets-title")
             yield OptionList(*(Option(dataset_prompt(name, about, name == self.current), id=name)
                                for name, about in self.datasets), id="datasets-list")
