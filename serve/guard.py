@@ -2,11 +2,9 @@
 
 The ideas are OpenSSH's:
 
-- `Startups` (MaxStartups start:rate:full): connections that have not logged in yet are
-  capped. Below `start` every one is let in; between `start` and `full` a new one is
-  dropped with a probability that grows from `rate` % to 100 %; at `full` every new one
-  is dropped. 1,100 idle TCP connections used to exhaust the common 1024-file limit, and
-  a real student's login then timed out.
+- `Startups` (MaxStartups): connections that have not logged in yet are capped, and
+  at the cap an idle one makes room for a new one. 1,100 idle TCP connections used to
+  exhaust the common 1024-file limit, and a real student's login then timed out.
 - `PasswordGuard` (PerSourcePenalties): a wrong password is answered late, later the more
   wrong ones came from the same address recently, and one address has at most a few
   password checks in flight, however many connections it opens. A class often shares one
@@ -24,7 +22,6 @@ import collections
 import hashlib
 import hmac
 import logging
-import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -61,30 +58,42 @@ class BurstLog:
                 burst[1] = 0
 
 
-@dataclass
 class Startups:
-    """OpenSSH's MaxStartups for connections that have not logged in yet."""
+    """A cap on connections that have not logged in yet, in the order they came.
 
-    start: int = 10
-    rate: float = 30.0  # percent
-    full: int = 100
-    pending: int = 0  # connections not logged in now
-    random_value: Callable[[], float] = field(default=random.random, repr=False)
+    At the cap, the oldest one that has not even started to log in (no user name sent:
+    an idle socket, a stalled handshake) makes room for the new one; if every one of them
+    is logging in, the new one is refused. A flood of idle connections thus only ever
+    pushes out its own, while a student typing the password (who has sent a user name)
+    keeps their place."""
 
-    def admit(self) -> bool:
-        """May one more not-yet-logged-in connection stay? (Counts it if so.)"""
-        if self.pending >= self.full:
-            return False
-        if self.pending >= self.start:
-            chance = self.rate / 100 + (1 - self.rate / 100) * (self.pending - self.start) / max(1, self.full - self.start)
-            if self.random_value() < chance:
-                return False
-        self.pending += 1
-        return True
+    def __init__(self, full: int = 100):
+        self.full = full
+        self._pending: dict[object, bool] = {}  # connection -> has started to log in (dict: in order)
 
-    def done(self) -> None:
-        """A connection counted by `admit` logged in or left."""
-        self.pending = max(0, self.pending - 1)
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def admit(self, connection) -> tuple[bool, object | None]:
+        """(May `connection` stay?, an older connection to close to make room, or None)."""
+        evicted = None
+        if len(self._pending) >= self.full:
+            evicted = next((c for c, started in self._pending.items() if not started), None)
+            if evicted is None:
+                return False, None
+            del self._pending[evicted]
+        self._pending[connection] = False
+        return True, evicted
+
+    def started(self, connection) -> None:
+        """`connection` sent a user name: it is logging in, not idling."""
+        if connection in self._pending:
+            self._pending[connection] = True
+
+    def done(self, connection) -> None:
+        """`connection` logged in or left."""
+        self._pending.pop(connection, None)
 
 
 @dataclass

@@ -85,7 +85,7 @@ class SSHSettings:
     room_cpu: float | None = None  # cores for all sessions together; None: half the machine's
     login_timeout: float = 60.0  # OpenSSH's LoginGraceTime: logged in by then, or dropped
     session_grace: float = 30.0  # logged in, but no session started by then: dropped
-    max_startups: tuple[int, float, int] = (10, 30.0, 100)  # OpenSSH's MaxStartups start:rate:full
+    max_startups: int = 100  # connections not logged in yet (OpenSSH's MaxStartups)
     max_auth_attempts: int = 3  # passwords per connection
     auth_failure_delay: float = 1.0  # seconds before a wrong password is answered (more for a guesser)
     max_auth_delay: float = 30.0  # the most a guessing address waits per answer
@@ -160,7 +160,7 @@ class ClassroomSSHServer:
         self._budget_task: asyncio.Task | None = None
         self._acceptor = None
         self._numbers = itertools.count(1)
-        self.startups = Startups(*settings.max_startups)
+        self.startups = Startups(settings.max_startups)
         self.password_guard: PasswordGuard | None = None
         self.burst_log = BurstLog()
         self._old_exception_handler = None
@@ -276,7 +276,6 @@ class _Connection(asyncssh.SSHServer):
         self.sessions_opened = 0
         self.student_id = ""
         self._conn: asyncssh.SSHServerConnection | None = None
-        self._counted = False  # among the not-yet-logged-in connections (Startups)
         self._grace_timer: asyncio.TimerHandle | None = None
 
     def name(self) -> str:
@@ -291,14 +290,18 @@ class _Connection(asyncssh.SSHServer):
         self._conn = conn
         host, port = (conn.get_extra_info("peername") or ("?", 0))[:2]
         self.peer, self._client_addr = f"{host}:{port}", host
-        if not self.server.startups.admit():
-            self.server.burst_log.note("startups", "%s refused: %d connections are logging in already (MaxStartups)",
-                                       self.peer, self.server.startups.pending)
+        admitted, evicted = self.server.startups.admit(self)
+        if evicted is not None:
+            self.server.burst_log.note("startups", "%s dropped: %d connections not logged in, and it had not "
+                                       "started to (MaxStartups)", evicted.peer, self.server.settings.max_startups)
+            evicted.abort()
+        if not admitted:
+            self.server.burst_log.note("startups", "%s refused: %d connections are logging in (MaxStartups)",
+                                       self.peer, self.server.settings.max_startups)
             self._refused = True
             conn.abort()  # frees its file descriptor now, before any cryptography
             return
         self._refused = False
-        self._counted = True
         # asyncssh's own answers to X11 and agent requests are silent: ours are logged.
         conn.attach_x11_listener = self._refuse_x11
         conn.create_agent_listener = self._refuse_agent
@@ -306,9 +309,12 @@ class _Connection(asyncssh.SSHServer):
         log.info("%s connected from %s", self.name(), self.peer)
 
     def _uncount(self) -> None:
-        if self._counted:
-            self._counted = False
-            self.server.startups.done()
+        self.server.startups.done(self)
+
+    def abort(self) -> None:
+        self._uncount()
+        if self._conn is not None:
+            self._conn.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._uncount()
@@ -331,6 +337,7 @@ class _Connection(asyncssh.SSHServer):
     # ------------------------------------------------------------------ logging in
     def begin_auth(self, username: str) -> bool:
         self.username = username[:256]  # only ever shown through `shown()`
+        self.server.startups.started(self)
         return True  # everyone must authenticate
 
     def password_auth_supported(self) -> bool:
