@@ -40,11 +40,12 @@ def _serve_ssh(args) -> int:
 
     from .ssh import ClassroomSSHServer, SSHSettings
 
+    _raise_file_limit()
     settings = SSHSettings(
         host=args.host, port=args.port, state_dir=state_dir, authorized_keys=args.authorized_keys,
         password_file=args.password_file, max_sessions=args.max_sessions, idle_timeout=args.idle_minutes * 60,
         speed_cap=args.speed_cap or None, cpu_share=args.cpu_share, fps=args.session_fps or None,
-        max_fps=args.max_fps,
+        max_fps=args.max_fps, data_dir=args.data_dir, room_cpu=args.room_cpu,
     )
     server = ClassroomSSHServer(settings)
     try:
@@ -75,14 +76,38 @@ def _set_password(path: Path) -> int:
 
 # ---------------------------------------------------------------------- serve-web
 def _serve_web(args) -> int:
-    from .web import KeplerWebServer
+    from .credentials import default_state_dir
+    from .web import KeplerWebServer, TokenError, read_token_file
 
-    server = KeplerWebServer(args.host, args.port, public_url=args.public_url, max_sessions=args.max_sessions,
-                             speed_cap=args.speed_cap or None)
+    if args.no_token and args.token_file:
+        return _fail("serve-web", "--no-token and --token-file contradict each other: give one of them")
+    try:
+        token = None if args.no_token else (read_token_file(args.token_file) if args.token_file else "")
+    except TokenError as exc:
+        return _fail("serve-web", str(exc))
+    _raise_file_limit()
+    server = KeplerWebServer(args.host, args.port, public_url=args.public_url, token=token,
+                             max_sessions=args.max_sessions, speed_cap=args.speed_cap or None,
+                             idle_timeout=args.idle_minutes * 60, cpu_share=args.cpu_share, room_cpu=args.room_cpu,
+                             state_dir=args.state_dir or default_state_dir(), data_dir=args.data_dir)
     try:
         return _run_until_stopped(server.serve_forever())
     except OSError as exc:
         return _fail("serve-web", f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}", 1)
+
+
+def _raise_file_limit() -> None:
+    """Every connection and every session's pty holds descriptors: take the hard limit
+    (the soft one is often 1024) so a busy room does not run out before its caps apply."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 65536), hard))
+        except (ValueError, OSError):
+            pass
 
 
 def _run_until_stopped(serving) -> int:
