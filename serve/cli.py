@@ -17,6 +17,8 @@ EXIT_USAGE = 2
 
 
 def run_serve(args) -> int:
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        return _fail(args.command, f"--data-dir {args.data_dir}: not a folder")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S",
                         stream=sys.stderr)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one line per event is ours to write
