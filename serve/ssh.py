@@ -529,13 +529,11 @@ class AppSession(asyncssh.SSHServerSession):
         killed = code < 0 and not self._end_message and not self._gone
         how = ("ended by the server" if self._end_message else "the client left" if self._gone
                else f"killed by {_signal_name(-code)}" if killed else "quit")
-        log.info("%s session ended (%s, %s, after %s)", name, how,
-                 f"exit status {code}" if code >= 0 else _signal_name(-code),
-                 _duration(time.monotonic() - self.started))
+        status_text = "" if killed else (f", exit status {code}" if code >= 0 else f", {_signal_name(-code)}")
+        log.info("%s session ended (%s%s, after %s)", name, how, status_text, _duration(time.monotonic() - self.started))
         status = code if code >= 0 else 128 - code  # killed by signal N: 128 + N, as a shell says
-        message = self._end_message or ("Kepler was stopped on the server (killed by "
-                                        f"{_signal_name(-code)}). Connect again to start a new one."
-                                        if killed else None)
+        message = self._end_message or (f"Kepler was stopped on the server (killed by {_signal_name(-code)}).\r\n"
+                                        "Connect again to start a new session." if killed else None)
         # An app that did not end by itself could not give the terminal back: we do.
         self._finish(status, message, restore=self._end_message is not None or code < 0)
 

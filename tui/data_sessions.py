@@ -143,7 +143,8 @@ class DataAndSessions:
             if error is not None:
                 self.notify(error, title="Not changed", severity="error", timeout=6, markup=False)
 
-        self.push_screen(DatasetPicker(datasets, now, title="Open data (the run starts over)"), chosen)
+        self.push_screen(DatasetPicker(datasets, now, title="Open data (the run starts over)",
+                                       hint="enter opens; escape cancels"), chosen)
 
     # ------------------------------------------------------------------ editing points
     def action_edit_points(self) -> None:
@@ -242,7 +243,8 @@ class DataAndSessions:
                     self.notify(error, title="Not loaded", severity="error", timeout=6, markup=False)
 
             saves = [(name, "saved in this session's folder") for name in names]
-            self.push_screen(DatasetPicker(saves, "", title="Load a session (the current run is replaced)"), chosen)
+            self.push_screen(DatasetPicker(saves, "", title="Load a session (the current run is replaced)",
+                                       hint="enter loads; escape cancels"), chosen)
             return
         self.push_screen(TextDialog("Load a session (the current run is replaced)", SESSION_FILE,
                                     "a file saved with ctrl+s or kepler train --save", apply))

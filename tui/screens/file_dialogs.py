@@ -106,15 +106,17 @@ class DatasetPicker(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape,d", "cancel", "Cancel")]
 
-    def __init__(self, datasets: list[tuple[str, str]], current: str, title: str = "Built-in datasets") -> None:
+    def __init__(self, datasets: list[tuple[str, str]], current: str, title: str = "Built-in datasets",
+                 hint: str = "enter starts the run over on one; escape cancels") -> None:
         super().__init__()
         self.datasets = datasets  # (name, its first comment line)
         self.current = current
-        self.title_text = title  # the same list serves to pick a served session's files by name
+        # the same list serves a served session to pick files by name (tui/workspace.py)
+        self.title_text, self.hint = title, hint
 
     def compose(self) -> ComposeResult:
         with Vertical(id="datasets"):
-            yield Static(Text.assemble((self.title_text, "bold"), "  (enter starts the run over on one; escape cancels)"),
+            yield Static(Text.assemble((self.title_text, "bold"), f"  ({self.hint})"),
                          id="datasets-title")
             yield OptionList(*(Option(dataset_prompt(name, about, name == self.current), id=name)
                                for name, about in self.datasets), id="datasets-list")
