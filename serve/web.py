@@ -44,6 +44,7 @@ from textual_serve.server import Server, to_int
 
 from .cpu_budget import CpuBudget
 from .credentials import default_state_dir
+from .guard import BurstLog
 from .room import clamp_size, new_student_id, served_options, shown, student_folder
 
 log = logging.getLogger("kepler.serve")
@@ -196,6 +197,7 @@ class KeplerWebServer(Server):
             self.cpu_budget = CpuBudget(cpu_share, burst=cpu_burst, room=room or None)
         self._budget_task: asyncio.Task | None = None
         self._cookie = "kepler-token"
+        self.burst_log = BurstLog()  # a scanner's thousand requests are one line and a count
 
     # ------------------------------------------------------------------ who may come in
     def _token_ok(self, request: web.Request) -> tuple[bool, bool]:
@@ -212,8 +214,8 @@ class KeplerWebServer(Server):
     async def _authenticate(self, request: web.Request, handler):
         ok, in_url = self._token_ok(request)
         if not ok:
-            log.warning("web request refused: no token (%s %s from %s)", request.method, shown(request.path, 40),
-                        request.remote or "?")
+            self.burst_log.note(f"token {request.remote}", "web request refused: no token (%s %s from %s)",
+                                request.method, shown(request.path, 40), request.remote or "?")
             return web.Response(status=403, text="Kepler: this address needs its token. Ask your teacher for "
                                                  "the whole link (it ends in ?token=...).\n")
         response = await handler(request)

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from serve.room import MAX_COLS, MAX_ROWS
-from serve.web import KeplerWebServer, TokenError, read_token_file
+from serve.web import KeplerWebServer
 
 from test_serve_web import TIMEOUT, browser, until, ws_url
 
@@ -73,6 +73,8 @@ async def test_without_the_token_every_request_and_the_websocket_are_refused(sta
 
 
 async def test_a_token_file_sets_the_token_and_no_token_must_be_asked_for(start_web, tmp_path):
+    from serve.web import TokenError, read_token_file
+
     (tmp_path / "token").write_text("a-class-token-of-some-length\n")
     assert read_token_file(tmp_path / "token") == "a-class-token-of-some-length"
     (tmp_path / "short").write_text("abc\n")

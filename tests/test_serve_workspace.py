@@ -35,7 +35,8 @@ def server_files(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "springs.csv").write_text("mass,length\n1,2.1\n2,3.9\n3,6.2\n4,8.0\n")
-    (data / "escape.csv").symlink_to(state / "ssh_host_ed25519_key")
+    (state / "grades.csv").write_text("student,grade\n1,12\n2,15\n3,9\n")  # a private file that reads as data
+    (data / "escape.csv").symlink_to(state / "grades.csv")
     (data / ".hidden.csv").write_text("x,y\n1,2\n2,3\n3,4\n")
     return state, state / "students" / "s1", data
 
@@ -58,7 +59,8 @@ def listed(app) -> list[str]:
 
 def untouched(state: Path) -> None:
     assert (state / "ssh_host_ed25519_key").read_text() == SECRET
-    assert sorted(p.name for p in state.iterdir()) == ["class_password", "ssh_host_ed25519_key", "students"]
+    assert sorted(p.name for p in state.iterdir()) == ["class_password", "grades.csv", "ssh_host_ed25519_key",
+                                                       "students"]
 
 
 async def test_saves_and_exports_go_to_the_students_folder_under_names_the_app_chooses(server_files, monkeypatch,
@@ -118,11 +120,11 @@ async def test_open_data_offers_the_builtins_and_the_teachers_files_and_nothing_
     untouched(state)
 
 
-@pytest.mark.parametrize("typed", ["data=/etc/passwd.csv", "data=csv:../ssh_host_ed25519_key",
-                                   "data=csv:{state}/ssh_host_ed25519_key", "data={data}/escape.csv",
-                                   "data={data}/../state/class_password.csv"])
-async def test_a_setup_string_cannot_name_a_file_outside_the_teachers_folder(server_files, typed):
+@pytest.mark.parametrize("typed", ["data=grades.csv", "data=csv:{state}/grades.csv", "data={data}/escape.csv",
+                                   "data={data}/../state/grades.csv", "data=csv:~/../../{state}/grades.csv"])
+async def test_a_setup_string_cannot_name_a_file_outside_the_teachers_folder(server_files, typed, monkeypatch):
     state, folder, data = server_files
+    monkeypatch.chdir(state)  # the server's working directory
     app = served_app(folder, data)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("S")
