@@ -13,6 +13,13 @@ So the server measures instead of trusting: a token bucket per session.
 
 A session that stays within its share is never touched; one that exceeds it runs at its
 share, in short stop-and-go steps, and only its own screen feels sluggish.
+
+A share per session is not enough for a room: 20 students x 0.25 is five cores, and on a
+2-core server four students flat out (a core between them) pushed everyone else's p95
+latency to 104 ms. So the room has a budget too (`room`, in cores): what the light
+sessions use now is theirs, and the sessions that want more than their share (the greedy
+ones) split what is left of the room, each earning at most its share and at least
+`floor`. A room of light sessions is never touched, whatever its size.
 """
 from __future__ import annotations
 
@@ -50,18 +57,22 @@ class _Account:
     last_cpu: float
     credit: float
     stopped: bool = False
+    greedy: bool = False  # it spent more than it earned lately: it takes from the room's leftover
 
 
 class CpuBudget:
     """A token bucket of CPU seconds per process group (the group's leader is `pid`)."""
 
-    def __init__(self, share: float, *, burst: float = 2.0, period: float = 0.1,
+    def __init__(self, share: float, *, burst: float = 2.0, period: float = 0.1, room: float | None = None,
+                 floor: float | None = None,
                  read_cpu: Callable[[int], float | None] = cpu_seconds,
                  send_signal: Callable[[int, int], None] = _signal_group,
                  clock: Callable[[], float] = time.monotonic):
         if share <= 0:
             raise ValueError("a CPU share must be positive")
         self.share, self.burst, self.period = share, burst, period
+        self.room = room  # cores for every session together (None: no room budget)
+        self.floor = share / 5 if floor is None else min(floor, share)
         self._read_cpu, self._send_signal, self._clock = read_cpu, send_signal, clock
         self._accounts: dict[int, _Account] = {}
         self._last_tick = clock()
@@ -81,17 +92,31 @@ class CpuBudget:
         account = self._accounts.get(pid)
         return bool(account and account.stopped)
 
+    def greedy_share(self, light_use: float, greedy: int) -> float:
+        """What each greedy session earns per second when the light ones use `light_use` cores."""
+        if self.room is None or greedy == 0:
+            return self.share
+        return max(self.floor, min(self.share, (self.room - light_use) / greedy))
+
     def tick(self) -> None:
         now = self._clock()
-        earned = self.share * (now - self._last_tick)
+        elapsed = now - self._last_tick
         self._last_tick = now
+        used: dict[int, float] = {}
         for pid, account in list(self._accounts.items()):
             used_total = self._read_cpu(pid)
             if used_total is None:  # exited; the session will remove it
                 del self._accounts[pid]
                 continue
-            account.credit = min(self.burst, account.credit + earned) - (used_total - account.last_cpu)
+            used[pid] = used_total - account.last_cpu
             account.last_cpu = used_total
+        greedy = [a for pid, a in self._accounts.items() if a.greedy]
+        light_use = sum(used[pid] for pid, a in self._accounts.items() if not a.greedy) / elapsed if elapsed > 0 else 0.0
+        rates = {True: self.greedy_share(light_use, len(greedy)), False: self.share}
+        for pid, account in self._accounts.items():
+            account.credit = min(self.burst, account.credit + rates[account.greedy] * elapsed) - used[pid]
+            # Greedy from its first overspend until its credit is whole again.
+            account.greedy = account.credit < self.burst - self.share * self.period
             if account.credit < 0 and not account.stopped:
                 self._send_signal(pid, signal.SIGSTOP)
                 account.stopped = True

@@ -12,6 +12,15 @@ GSSAPI logins are switched off. What runs: the app and only the app. Exec reques
 subsystems (SFTP), TCP and Unix-socket forwarding, agent and X11 forwarding are refused;
 so a login is never a shell on the teacher's server.
 
+A student is confined in the app too: it runs in served mode (tui/workspace.py), so no path
+they type reaches the server's files; their saves go to their own folder (`room.py`).
+
+Before logging in, a stranger gets little: connections not logged in yet are capped
+(MaxStartups), wrong passwords are answered later the more come from one address, and a
+login that opens no session within `session_grace` is dropped (`guard.py`). A connection
+carries one session; X11, agent, exec and forwarding requests are refused and logged, and
+whatever a client sends that ends up in the log is escaped and cut short.
+
 Limits that keep a room of students on one small server: a maximum number of sessions
 (the next student is told the room is full), an idle timeout (measured from the student's
 last key press), a training-speed cap passed to the app (`--speed`), a CPU budget that
@@ -40,7 +49,9 @@ import asyncssh
 from .cpu_budget import CpuBudget
 from .credentials import (PASSWORD_FILE_NAME, AuthorizedKeys, CredentialError, default_state_dir,
                           fingerprint, load_or_create_host_key, read_password_file, verify_password)
+from .guard import BurstLog, PasswordGuard, Startups
 from .pty_app import PtyApp
+from .room import (clamp_size, key_student_id, new_student_id, served_options, shown, student_folder)
 
 log = logging.getLogger("kepler.serve")
 
@@ -70,9 +81,15 @@ class SSHSettings:
     cpu_burst: float = 2.0  # CPU seconds a session may spend ahead of its share (start-up costs ~0.5)
     fps: float | None = None  # None: `--low-bandwidth`
     max_fps: float = 10.0  # the most a student may ask for with KEPLER_FPS
-    login_timeout: float = 60.0
+    data_dir: Path | None = None  # the teacher's read-only CSV files (`--data-dir`)
+    room_cpu: float | None = None  # cores for all sessions together; None: half the machine's
+    login_timeout: float = 60.0  # OpenSSH's LoginGraceTime: logged in by then, or dropped
+    session_grace: float = 30.0  # logged in, but no session started by then: dropped
+    max_startups: int = 100  # connections not logged in yet (OpenSSH's MaxStartups)
     max_auth_attempts: int = 3  # passwords per connection
-    auth_failure_delay: float = 1.0  # seconds before a wrong password is answered
+    auth_failure_delay: float = 1.0  # seconds before a wrong password is answered (more for a guesser)
+    max_auth_delay: float = 30.0  # the most a guessing address waits per answer
+    auth_checks_per_source: int = 3  # password checks in flight from one address
 
     @property
     def password_path(self) -> Path:
@@ -104,9 +121,18 @@ def student_options(settings: SSHSettings, environment: dict[str, str]) -> list[
 
 def _app_environment(term_type: str) -> dict[str, str]:
     env = {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
-    env["TERM"] = term_type or "xterm-256color"
+    # TERM comes from the client: a plain terminal name, or the common default.
+    ok = term_type and len(term_type) <= 64 and all(c.isalnum() or c in "-_.+" for c in term_type)
+    env["TERM"] = term_type if ok else "xterm-256color"
     env.setdefault("LANG", "C.UTF-8")  # box drawing and braille need UTF-8
     return env
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _duration(seconds: float) -> str:
@@ -134,12 +160,21 @@ class ClassroomSSHServer:
         self._budget_task: asyncio.Task | None = None
         self._acceptor = None
         self._numbers = itertools.count(1)
+        self.startups = Startups(settings.max_startups)
+        self.password_guard: PasswordGuard | None = None
+        self.burst_log = BurstLog()
+        self._old_exception_handler = None
 
     # ------------------------------------------------------------------ start and stop
     def load_credentials(self) -> None:
         """Read the password hash and the authorized keys; CredentialError if nobody could log in."""
         s = self.settings
         self.password_hash = read_password_file(s.password_path)
+        if self.password_hash is not None:
+            stored = self.password_hash
+            self.password_guard = PasswordGuard(lambda password: verify_password(password, stored),
+                                                delay=s.auth_failure_delay, max_delay=s.max_auth_delay,
+                                                per_source=s.auth_checks_per_source)
         if s.authorized_keys is not None:
             self.authorized_keys = AuthorizedKeys(s.authorized_keys)
         if self.password_hash is None and self.authorized_keys is None:
@@ -151,6 +186,9 @@ class ClassroomSSHServer:
         s = self.settings
         self.load_credentials()
         self.host_key = load_or_create_host_key(s.state_dir)
+        loop = asyncio.get_running_loop()
+        self._old_exception_handler = loop.get_exception_handler()
+        loop.set_exception_handler(self.loop_exception)
         self._acceptor = await asyncssh.create_server(
             lambda: _Connection(self, next(self._numbers)), s.host, s.port,
             server_host_keys=[self.host_key],
@@ -162,7 +200,8 @@ class ClassroomSSHServer:
             keepalive_interval=30, keepalive_count_max=3,  # a closed laptop frees its place in 90 s
         )
         if s.cpu_share > 0:
-            self.cpu_budget = CpuBudget(s.cpu_share, burst=s.cpu_burst)
+            room = s.room_cpu if s.room_cpu is not None else (os.cpu_count() or 2) / 2
+            self.cpu_budget = CpuBudget(s.cpu_share, burst=s.cpu_burst, room=room or None)
             self._budget_task = asyncio.create_task(self.cpu_budget.run())
         methods = " and ".join(m for m, on in (("keys from " + str(s.authorized_keys), self.authorized_keys),
                                                ("the class password", self.password_hash)) if on)
@@ -190,6 +229,20 @@ class ClassroomSSHServer:
         if self._budget_task is not None:
             self._budget_task.cancel()
             await asyncio.gather(self._budget_task, return_exceptions=True)
+        self.burst_log.flush()
+
+    def loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """asyncio's report of a failed accept (too many open files...) is one line per
+        burst, not a traceback per attempt; anything else goes to the usual handler."""
+        message = str(context.get("message", ""))
+        if "accept" in message:
+            exc = context.get("exception")
+            self.burst_log.note("accept", "cannot accept connections: %s", getattr(exc, "strerror", None) or exc)
+            return
+        if self._old_exception_handler is not None:
+            self._old_exception_handler(loop, context)
+        else:
+            loop.default_exception_handler(context)
 
     async def serve_forever(self) -> None:
         await self.start()
@@ -220,7 +273,10 @@ class _Connection(asyncssh.SSHServer):
         self.login = ""
         self.failures = 0
         self.open_sessions: set[AppSession] = set()
+        self.sessions_opened = 0
+        self.student_id = ""
         self._conn: asyncssh.SSHServerConnection | None = None
+        self._grace_timer: asyncio.TimerHandle | None = None
 
     def name(self) -> str:
         return f"#{self.number}"
@@ -234,33 +290,70 @@ class _Connection(asyncssh.SSHServer):
         self._conn = conn
         host, port = (conn.get_extra_info("peername") or ("?", 0))[:2]
         self.peer, self._client_addr = f"{host}:{port}", host
+        admitted, evicted = self.server.startups.admit(self)
+        if evicted is not None:
+            self.server.burst_log.note("startups", "%s dropped: %d connections not logged in, and it had not "
+                                       "started to (MaxStartups)", evicted.peer, self.server.settings.max_startups)
+            evicted.abort()
+        if not admitted:
+            self.server.burst_log.note("startups", "%s refused: %d connections are logging in (MaxStartups)",
+                                       self.peer, self.server.settings.max_startups)
+            self._refused = True
+            conn.abort()  # frees its file descriptor now, before any cryptography
+            return
+        self._refused = False
+        # asyncssh's own answers to X11 and agent requests are silent: ours are logged.
+        conn.attach_x11_listener = self._refuse_x11
+        conn.create_agent_listener = self._refuse_agent
         self.server.connections.add(self)
         log.info("%s connected from %s", self.name(), self.peer)
 
+    def _uncount(self) -> None:
+        self.server.startups.done(self)
+
+    def abort(self) -> None:
+        self._uncount()
+        if self._conn is not None:
+            self._conn.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self._uncount()
+        if self._grace_timer is not None:
+            self._grace_timer.cancel()
+        if getattr(self, "_refused", False):
+            return
         self.server.connections.discard(self)
-        why = f" ({exc})" if exc else ""
+        why = f" ({shown(exc, 120)})" if exc else ""
         log.info("%s disconnected%s", self.name(), why)
+
+    async def _refuse_x11(self, *args) -> None:
+        log.warning("%s refused: X11 forwarding", self.name())
+        return None
+
+    async def _refuse_agent(self) -> bool:
+        log.warning("%s refused: agent forwarding", self.name())
+        return False
 
     # ------------------------------------------------------------------ logging in
     def begin_auth(self, username: str) -> bool:
-        self.username = username
+        self.username = username[:256]  # only ever shown through `shown()`
+        self.server.startups.started(self)
         return True  # everyone must authenticate
 
     def password_auth_supported(self) -> bool:
         return self.server.password_hash is not None and self.failures < self.server.settings.max_auth_attempts
 
     async def validate_password(self, username: str, password: str) -> bool:
-        loop = asyncio.get_running_loop()
-        # scrypt takes tens of milliseconds on purpose: off the event loop, so the
-        # students already in do not feel a login.
-        ok = await loop.run_in_executor(None, verify_password, password, self.server.password_hash)
-        if ok:
+        # scrypt off the event loop, one at a time; penalties per source address (guard.py)
+        guard = self.server.password_guard
+        if await guard.verify(self._client_addr, password):
             self.login = "the class password"
+            self.student_id = new_student_id("ssh")  # the password is the class's: a folder per session
             return True
         self.failures += 1
-        log.warning("%s wrong class password for user %r from %s", self.name(), username, self.peer)
-        await asyncio.sleep(self.server.settings.auth_failure_delay)  # guessing gets slow
+        self.server.burst_log.note(f"password {self._client_addr}", "%s wrong class password for user %s from %s "
+                                   "(%d from this address lately)", self.name(), shown(username), self.peer,
+                                   guard.recent_failures(self._client_addr))
         return False
 
     def public_key_auth_supported(self) -> bool:
@@ -269,6 +362,7 @@ class _Connection(asyncssh.SSHServer):
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         if self.server.authorized_keys.allows(key, self._client_addr, self._client_addr):
             self.login = f"key {fingerprint(key)}"
+            self.student_id = key_student_id(fingerprint(key))  # the same folder at every login
             return True
         log.info("%s key %s is not authorized", self.name(), fingerprint(key))
         return False
@@ -280,26 +374,42 @@ class _Connection(asyncssh.SSHServer):
         return False
 
     def auth_completed(self) -> None:
-        log.info("%s logged in as %r with %s", self.name(), self.username, self.login)
+        self._uncount()
+        log.info("%s logged in as %s with %s", self.name(), shown(self.username), self.login)
+        grace = self.server.settings.session_grace
+        if grace > 0:
+            self._grace_timer = asyncio.get_running_loop().call_later(grace, self._check_started)
+
+    def _check_started(self) -> None:
+        """A login that has not started a session by now is dropped (it holds a socket,
+        and an idle timeout measures key presses in a session it never opened)."""
+        if not any(session.started_app for session in self.open_sessions):
+            log.warning("%s dropped: logged in but started no session within %gs", self.name(),
+                        self.server.settings.session_grace)
+            self.close()
 
     # ------------------------------------------------------------------ what it may open
     def session_requested(self):
+        if self.sessions_opened >= 1:
+            log.warning("%s refused: a second session on one connection", self.name())
+            return False
+        self.sessions_opened += 1
         return AppSession(self.server, self)
 
     def connection_requested(self, dest_host, dest_port, orig_host, orig_port) -> bool:
-        log.warning("%s refused: port forwarding to %s:%s", self.name(), dest_host, dest_port)
+        log.warning("%s refused: port forwarding to %s:%s", self.name(), shown(dest_host), dest_port)
         return False
 
     def server_requested(self, listen_host, listen_port) -> bool:
-        log.warning("%s refused: remote port forwarding from %s:%s", self.name(), listen_host, listen_port)
+        log.warning("%s refused: remote port forwarding from %s:%s", self.name(), shown(listen_host), listen_port)
         return False
 
     def unix_connection_requested(self, dest_path) -> bool:
-        log.warning("%s refused: forwarding to socket %s", self.name(), dest_path)
+        log.warning("%s refused: forwarding to socket %s", self.name(), shown(dest_path))
         return False
 
     def unix_server_requested(self, listen_path) -> bool:
-        log.warning("%s refused: remote socket forwarding from %s", self.name(), listen_path)
+        log.warning("%s refused: remote socket forwarding from %s", self.name(), shown(listen_path))
         return False
 
     def tun_requested(self, unit) -> bool:
@@ -326,6 +436,8 @@ class AppSession(asyncssh.SSHServerSession):
         self._end_message: str | None = None
         self._gone = False  # the channel is closed: nothing more may be written
         self._finished = False
+        self.started_app = False  # a shell request arrived: the grace period is over
+        self._input_closed = False
         connection.open_sessions.add(self)
 
     @property
@@ -338,19 +450,18 @@ class AppSession(asyncssh.SSHServerSession):
 
     def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int], term_modes) -> bool:
         self.term_type = term_type
-        cols, rows = term_size[0], term_size[1]
-        self.term_size = (cols or 80, rows or 24)
+        self.term_size = clamp_size(term_size[0], term_size[1])  # the app draws at this size
         return True
 
     def shell_requested(self) -> bool:
         return True  # the "shell" is the app
 
     def exec_requested(self, command: str) -> bool:
-        log.warning("%s refused: exec %r", self.connection.name(), command[:80])
+        log.warning("%s refused: exec %s", self.connection.name(), shown(command))
         return False
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        log.warning("%s refused: subsystem %r", self.connection.name(), subsystem)
+        log.warning("%s refused: subsystem %s", self.connection.name(), shown(subsystem))
         return False
 
     def break_received(self, msec: int) -> bool:
@@ -360,12 +471,24 @@ class AppSession(asyncssh.SSHServerSession):
         pass  # the student quits with the app's own key, not by signalling our processes
 
     def session_started(self) -> None:
+        self.started_app = True
         self._task = asyncio.create_task(self._run())
+
+    def eof_received(self) -> bool:
+        """The client's input ended (`ssh -tt host </dev/null`): nobody can press a key any
+        more, so the app ends, and the client gets its exit status (the channel stays half
+        open for it: returning True)."""
+        self._input_closed = True
+        if self.app is not None and self.app.returncode is None and self._end_message is None:
+            log.info("%s input closed by the client", self.connection.name())
+            asyncio.get_running_loop().create_task(self.end("Kepler ended: the input was closed."))
+        return True
 
     # ------------------------------------------------------------------ running the app
     async def _run(self) -> None:
         name = self.connection.name()
         if self.term_size is None:
+            log.warning("%s refused: no terminal (ssh -T)", name)
             self._finish(1, "Kepler needs a terminal: connect with `ssh -t`.")
             return
         if not self.server.take_place(self):
@@ -374,18 +497,23 @@ class AppSession(asyncssh.SSHServerSession):
                             "Try again in a few minutes.")
             return
         try:
-            options = student_options(self.server.settings, self._chan.get_environment())
+            settings = self.server.settings
+            chosen = student_options(settings, self._chan.get_environment())
+            folder = student_folder(settings.state_dir, self.connection.student_id or new_student_id("ssh"))
+            options = chosen + served_options("ssh", folder, settings.data_dir)
             cols, rows = self.term_size
             self.app = PtyApp(self.server.app_command + options, cols=cols, rows=rows,
                               env=_app_environment(self.term_type), on_output=self._output)
             await self.app.start()
+            if self._input_closed and self._end_message is None:
+                self._end_message = "Kepler ended: the input was closed."
             if self._gone or self._end_message is not None:
                 await self.app.stop()  # the student left, or the server closed, while it started
             budget = self.server.cpu_budget
             if budget is not None:
                 budget.add(self.app.pid)
-            log.info("%s session started: pid %d, %dx%d %s, %s", name, self.app.pid, cols, rows,
-                     self.term_type or "?", " ".join(options))
+            log.info("%s session started: pid %d, %dx%d %s, folder %s, %s", name, self.app.pid, cols, rows,
+                     shown(self.term_type or "?"), folder.name, " ".join(chosen))
             self._arm_idle_timer()
             code = await self.app.wait()
         except Exception:
@@ -398,12 +526,16 @@ class AppSession(asyncssh.SSHServerSession):
                 self._idle_timer.cancel()
             if self.app is not None and self.app.pid is not None and self.server.cpu_budget is not None:
                 self.server.cpu_budget.remove(self.app.pid)
-        how = "ended by the server" if self._end_message else ("the client left" if self._gone else "quit")
-        log.info("%s session ended (%s, %s, after %s)", name, how,
-                 f"exit status {code}" if code >= 0 else f"{signal.Signals(-code).name}",
-                 _duration(time.monotonic() - self.started))
+        killed = code < 0 and not self._end_message and not self._gone
+        how = ("ended by the server" if self._end_message else "the client left" if self._gone
+               else f"killed by {_signal_name(-code)}" if killed else "quit")
+        status_text = "" if killed else (f", exit status {code}" if code >= 0 else f", {_signal_name(-code)}")
+        log.info("%s session ended (%s%s, after %s)", name, how, status_text, _duration(time.monotonic() - self.started))
         status = code if code >= 0 else 128 - code  # killed by signal N: 128 + N, as a shell says
-        self._finish(status, self._end_message, restore=self._end_message is not None)
+        message = self._end_message or (f"Kepler was stopped on the server (killed by {_signal_name(-code)}).\r\n"
+                                        "Connect again to start a new session." if killed else None)
+        # An app that did not end by itself could not give the terminal back: we do.
+        self._finish(status, message, restore=self._end_message is not None or code < 0)
 
     def _output(self, data: bytes) -> None:
         if not self._gone:
@@ -441,9 +573,10 @@ class AppSession(asyncssh.SSHServerSession):
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
         if width and height:
-            self.term_size = (width, height)
+            # clamped: a huge window must not grow the app, and > 65535 must not break the pty
+            self.term_size = clamp_size(width, height)
             if self.app is not None:
-                self.app.resize(width, height)
+                self.app.resize(*self.term_size)
 
     def pause_writing(self) -> None:
         if self.app is not None:

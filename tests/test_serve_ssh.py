@@ -215,13 +215,12 @@ async def test_a_server_nobody_could_log_in_to_does_not_start(tmp_path):
 # ---------------------------------------------------------------------- only the app
 async def test_exec_and_subsystems_are_refused(settings, student_key, start_server, caplog):
     server = await start_server(settings)
-    async with connect(server, key=student_key) as conn:
-        with pytest.raises(asyncssh.ChannelOpenError):
-            await conn.run("cat /etc/passwd")
-        with pytest.raises(asyncssh.ChannelOpenError):
-            await conn.create_process("sh", term_type="xterm")  # not with a terminal either
-        with pytest.raises(asyncssh.ChannelOpenError):
-            await conn.start_sftp_client()
+    for attempt in (lambda conn: conn.run("cat /etc/passwd"),
+                    lambda conn: conn.create_process("sh", term_type="xterm"),  # not with a terminal either
+                    lambda conn: conn.start_sftp_client()):
+        async with connect(server, key=student_key) as conn:  # one session per connection
+            with pytest.raises(asyncssh.ChannelOpenError):
+                await attempt(conn)
     assert "refused: exec 'cat /etc/passwd'" in caplog.text
     assert "refused: subsystem 'sftp'" in caplog.text
     assert not server.sessions
@@ -328,7 +327,7 @@ async def test_a_student_may_lift_the_low_bandwidth_default(settings, student_ke
         seen = await read_until(process, b"options:")
         await read_until(process, b"\r\n", seen)
     # 30 asked, 10 allowed (--max-fps); no --low-bandwidth; the speed cap stays
-    assert b"options: --fps 10 --ascii --speed 200\r\n" in seen
+    assert b"options: --fps 10 --ascii --speed 200 --served ssh" in seen
 
 
 def test_student_options_ignore_what_makes_no_sense():

@@ -8,6 +8,7 @@ runner calls our listener on its thread, the listener posts a `SnapshotReady` me
 """
 from __future__ import annotations
 
+import io
 from functools import partial
 from pathlib import Path
 from typing import Iterable
@@ -36,6 +37,7 @@ from .screens.point_editor import PointEditor
 from .screens.preset_picker import PresetPicker
 from .screens.setting_dialog import SettingDialog
 from .screens.trainer import MIN_HEIGHT, MIN_WIDTH, TrainerScreen
+from .workspace import DATA_SUFFIXES, LocalWorkspace, WorkspaceError
 from .widgets.fit_plot import FitPlot
 from .widgets.loss_plot import LossPlot
 
@@ -117,8 +119,12 @@ class KeplerApp(App):
 
     def __init__(self, trainer: Trainer | None = None, *, runner_threaded: bool = True, fps: float = 10.0,
                  low_bandwidth: bool = False, ascii_plots: bool = False, start_running: bool = False,
-                 speed: float | None = settings.DEFAULT_SPEED, ghosts: Iterable = (), open_lesson: bool = False) -> None:
+                 speed: float | None = settings.DEFAULT_SPEED, ghosts: Iterable = (), open_lesson: bool = False,
+                 workspace=None) -> None:
         super().__init__()
+        # Where files come from and go to: typed paths on the user's own machine; in a served
+        # session, lists of names and the student's own folder (tui/workspace.py).
+        self.workspace = workspace or LocalWorkspace()
         self.fps = min(fps, LOW_BANDWIDTH_FPS) if low_bandwidth else fps
         self.low_bandwidth = low_bandwidth
         self.ascii_plots = ascii_plots
@@ -326,6 +332,9 @@ class KeplerApp(App):
 
     def action_open_csv(self) -> None:
         current = self.snapshot.setup.dataset
+        if self.workspace.served:  # a name from a list: the teacher's files and the built-ins
+            self.pick_served_data(current)
+            return
 
         def columns(path: str) -> list[str] | None:
             try:
@@ -339,6 +348,24 @@ class KeplerApp(App):
         start = str(data.file_path(current)) if data.is_file_reference(current) else ""
         self.push_screen(OpenCsvDialog(apply, columns, start))
 
+    def pick_served_data(self, current: str) -> None:
+        files = [(name, "a file from your teacher") for name in self.workspace.data_files()]
+        datasets = files + [(name, describe_builtin(name)) for name in data.builtin_names()]
+        now = data.file_path(current).name if data.is_file_reference(current) else current
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            try:
+                path = self.workspace.data_path(name) if name.lower().endswith(DATA_SUFFIXES) else None
+            except WorkspaceError as exc:
+                self.tell(Outcome(str(exc), "Not changed", "error", 6))
+                return
+            self.tell(self.controller.pick_dataset(name) if path is None else self.controller.open_csv(str(path), None, None))
+
+        self.push_screen(DatasetPicker(datasets, now, title="Open data (the run starts over)",
+                                       hint="enter opens; escape cancels"), chosen)
+
     def action_edit_points(self) -> None:
         plot = self.trainer_screen.query_one(FitPlot)
         if not plot.display:
@@ -350,34 +377,68 @@ class KeplerApp(App):
                                      plot.highlight))
 
     def action_show_setup_string(self) -> None:
-        self.notify(self.controller.setup_string(), title="Setup string", timeout=10, markup=False)
+        self.copy_to_clipboard(self.controller.setup_string())  # OSC 52: the user's own clipboard
+        self.notify(self.controller.setup_string(), title="Setup string (copied)", timeout=10, markup=False)
 
     def action_type_setup_string(self) -> None:
+        allowed = self.workspace.allows_dataset if self.workspace.served else None
         self.push_screen(TextDialog("Setup string (the run starts over)", self.controller.setup_string(),
                                     "key=value,... e.g. lr=0.1,opt=adam,scale=std,model=poly:2,data=curve",
-                                    lambda text: self.error_of(self.controller.apply_setup_string(text))))
+                                    lambda text: self.error_of(self.controller.apply_setup_string(text, allowed))))
 
     # ------------------------------------------------------------------ sessions and exports
     def action_save_session(self) -> None:
+        if self.workspace.served:
+            self.keep_in_workspace("session", self.controller.session_json(), "Session saved", "ctrl+l loads it")
+            return
         self.push_screen(TextDialog("Save the session", SESSION_FILE,
                                     "a JSON file: the settings, the data, the parameters, the history and the pinned runs",
                                     lambda path: self.error_of(self.controller.save_session(path))))
 
     def action_load_session(self) -> None:
-        def apply(path: str) -> str | None:
-            error = self.error_of(self.controller.load_session(path))
+        def apply(path: str, shown: str | None = None) -> str | None:
+            error = self.error_of(self.controller.load_session(path, shown))
             if error is None:
                 self.show_ghosts()
             return error
+
+        if self.workspace.served:  # only this student's own saves, by name
+            names = self.workspace.saved_sessions()
+            if not names:
+                self.notify("You have no saved sessions yet: ctrl+s saves one.", title="Load", timeout=4)
+                return
+
+            def chosen(name: str | None) -> None:
+                if name is None:
+                    return
+                try:
+                    error = apply(str(self.workspace.session_path(name)), name)
+                except WorkspaceError as exc:
+                    error = str(exc)
+                if error is not None:
+                    self.tell(Outcome(error, "Not loaded", "error", 6))
+
+            saves = [(name, "saved in this session's folder") for name in names]
+            self.push_screen(DatasetPicker(saves, "", title="Load a session (the current run is replaced)",
+                                           hint="enter loads; escape cancels"), chosen)
+            return
 
         self.push_screen(TextDialog("Load a session (the current run is replaced)", SESSION_FILE,
                                     "a file saved with ctrl+s or kepler train --save", apply))
 
     def action_export_history(self) -> None:
+        if self.workspace.served:
+            self.keep_in_workspace("history", self.controller.history_csv(), "Exported", "the loss history")
+            return
         self.push_screen(TextDialog("Export the loss history", HISTORY_FILE, "CSV: epoch,train_loss,val_loss",
                                     lambda path: self.error_of(self.controller.export_history(path))))
 
     def action_export_screen(self) -> None:
+        if self.workspace.served:  # the trainer, once the key's own refresh is done
+            self.call_after_refresh(lambda: self.keep_in_workspace("screen", self.export_screenshot(), "Exported",
+                                                                   "the screen as SVG"))
+            return
+
         def apply(path: str) -> str | None:
             target = Path(path or SCREEN_FILE).expanduser()
             if target.is_dir():
@@ -398,6 +459,18 @@ class KeplerApp(App):
             self.notify(str(exc), title="Not saved", severity="error", timeout=6, markup=False)
             return
         self.notify(f"Screen saved to {written}", title="Exported", timeout=4, markup=False)
+
+    def keep_in_workspace(self, kind: str, content: str, title: str, what: str) -> None:
+        """Served mode: save `content` in the student's folder under a name of ours (and, in
+        a browser, hand it over as a download)."""
+        try:
+            written = self.workspace.save(kind, content)
+        except WorkspaceError as exc:
+            self.notify(str(exc), title="Not saved", severity="error", timeout=6, markup=False)
+            return
+        if self.workspace.delivers_downloads:
+            self.deliver_text(io.StringIO(content), save_filename=written.name)
+        self.notify(f"{self.workspace.describe(written)}: {what}", title=title, timeout=4, markup=False)
 
     # ------------------------------------------------------------------ the screen
     def action_toggle_log(self) -> None:
@@ -428,7 +501,9 @@ class KeplerApp(App):
         return sections
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if not (self.workspace.served and command.title == "Screenshot"):  # it writes where it likes
+                yield command
         for section, binding in self.sectioned_bindings():
             if binding.action == "quit":
                 continue  # Textual's own commands have Quit
@@ -468,15 +543,17 @@ def describe_builtin(name: str) -> str:
 
 def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bool = False,
             ascii_plots: bool = False, speed: float | None = None, start_running: bool = False,
-            open_lesson: bool = False, ghosts: Iterable = ()) -> int:
+            open_lesson: bool = False, ghosts: Iterable = (), workspace=None) -> int:
     """Run the trainer screen until the user quits; returns the exit code.
 
     `speed` is `kepler --speed`: None for the teaching pace (DEFAULT_SPEED epochs per
     second), 0 (or less) for as fast as the machine goes, else that many epochs per second.
     `ghosts`: pinned runs to draw from the start, as `load_session` returns them.
+    `workspace`: a served session's files (tui/workspace.py); None on the user's own machine.
     """
     epochs_per_second = settings.DEFAULT_SPEED if speed is None else (speed if speed > 0 else None)
     app = KeplerApp(trainer, fps=fps, low_bandwidth=low_bandwidth, ascii_plots=ascii_plots,
-                    speed=epochs_per_second, start_running=start_running, ghosts=ghosts, open_lesson=open_lesson)
+                    speed=epochs_per_second, start_running=start_running, ghosts=ghosts, open_lesson=open_lesson,
+                    workspace=workspace)
     app.run()
     return app.return_code or 0

@@ -24,6 +24,8 @@ import math
 import sys
 from dataclasses import asdict
 
+from tui.arguments import _number, _positive_int, add_serve_commands, add_served_options
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
@@ -43,26 +45,6 @@ def _indices(text: str) -> tuple[int, ...]:
     if not values:
         raise argparse.ArgumentTypeError("an empty list of indices")
     return values
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
-    return value
 
 
 def _column(text: str) -> str | int:
@@ -187,9 +169,8 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     t.add_argument("--export-history", metavar="FILE.csv",
                    help="write the loss history as CSV at the end (or at Ctrl-C); - writes it to standard output")
 
-    from serve.cli import add_serve_commands  # options only: asyncssh loads when a server starts
-
-    add_serve_commands(sub)
+    add_served_options(p)  # internal: what serve-ssh and serve-web pass to each app
+    add_serve_commands(sub)  # options only: asyncssh loads when a server starts
     return p
 
 
@@ -300,7 +281,21 @@ def _app(args, parser) -> int:
     except SessionError as exc:
         parser.exit(EXIT_USAGE, f"kepler: error: {exc}\n")
     return run_app(trainer=trainer, fps=args.fps, low_bandwidth=args.low_bandwidth, ascii_plots=args.ascii,
-                   speed=args.speed, open_lesson=args.lesson, ghosts=ghosts)
+                   speed=args.speed, open_lesson=args.lesson, ghosts=ghosts, workspace=_workspace(args, parser))
+
+
+def _workspace(args, parser):
+    """`--served`: the student's folder and the teacher's data (tui/workspace.py); else None."""
+    if args.served is None:
+        return None
+    from tui.workspace import ServedWorkspace, WorkspaceError
+
+    if args.workspace is None:
+        parser.exit(EXIT_USAGE, "kepler: error: --served needs --workspace DIR\n")
+    try:
+        return ServedWorkspace(args.workspace, args.data_dir, web=args.served == "web")
+    except WorkspaceError as exc:
+        parser.exit(EXIT_USAGE, f"kepler: error: {exc}\n")
 
 
 # ---------------------------------------------------------------------- headless

@@ -198,11 +198,15 @@ class Controller:
         s = self.runner.latest
         return format_setup_string(s.setup, s.hyper)
 
-    def apply_setup_string(self, text: str) -> Outcome:
+    def apply_setup_string(self, text: str, allowed_data: Callable[[str], bool] | None = None) -> Outcome:
+        """A typed setup string's run (`allowed_data`: in a served session, the datasets a
+        student may name)."""
         try:
             setup, hyper = parse_setup_string(text)
         except SettingError as exc:
             return refused(str(exc))
+        if allowed_data is not None and not allowed_data(setup.dataset):
+            return refused("data: a built-in dataset, or one of your teacher's files (ctrl+o lists them)")
         return self.start_over("setup string", setup, hyper=hyper)
 
     # ------------------------------------------------------------------ the chapter's tools
@@ -240,6 +244,14 @@ class Controller:
         self.ghosts = ()
 
     # ------------------------------------------------------------------ sessions and exports
+    def session_json(self) -> str:
+        """The session file's text (the run and the pinned runs), read between two epochs."""
+        saved = [ghost_to_saved(g) for g in self.ghosts]
+        return self.runner.call(lambda t: sessions.session_json(t, saved))
+
+    def history_csv(self) -> str:
+        return self.runner.call(sessions.history_csv)
+
     def save_session(self, path: str) -> Outcome:
         saved = [ghost_to_saved(g) for g in self.ghosts]
         try:
@@ -248,7 +260,7 @@ class Controller:
             return refused(str(exc))
         return Outcome(f"Saved to {written} (ctrl+l loads it)", "Session saved")
 
-    def load_session(self, path: str) -> Outcome:
+    def load_session(self, path: str, shown: str | None = None) -> Outcome:
         """Replace the run (and the pinned runs) with a saved session's; it continues where
         it was, paused. A bad file changes nothing."""
         where = path or SESSION_FILE
@@ -259,7 +271,7 @@ class Controller:
             return refused(str(exc))
         self.runner.call(lambda t: t.take_over(loaded), pause=True)
         self.ghosts = ghosts  # the file's pinned runs replace the ones on screen
-        return Outcome(f"{where}: epoch {loaded.epoch:,}; space continues it", "Session loaded")
+        return Outcome(f"{shown or where}: epoch {loaded.epoch:,}; space continues it", "Session loaded")
 
     def export_history(self, path: str) -> Outcome:
         try:

@@ -111,14 +111,17 @@ class DatasetPicker(DismissOnce, ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape,d", "cancel", "Cancel")]
 
-    def __init__(self, datasets: list[tuple[str, str]], current: str) -> None:
+    def __init__(self, datasets: list[tuple[str, str]], current: str, title: str = "Built-in datasets",
+                 hint: str = "enter starts the run over on one; escape cancels") -> None:
         super().__init__()
         self.datasets = datasets  # (name, its first comment line)
         self.current = current
+        # the same list serves a served session to pick files by name (tui/workspace.py)
+        self.title_text, self.hint = title, hint
 
     def compose(self) -> ComposeResult:
         with Vertical(id="datasets"):
-            yield Static("[b]Built-in datasets[/b]  (enter starts the run over on one; escape cancels)",
+            yield Static(Text.assemble((self.title_text, "bold"), f"  ({self.hint})"),
                          id="datasets-title")
             yield OptionList(*(Option(dataset_prompt(name, about, name == self.current), id=name)
                                for name, about in self.datasets), id="datasets-list")
