@@ -28,6 +28,7 @@ from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome
 from .ghosts import ghosts_from_saved
 from .lesson_steps import STEPS
 from .messages import SettingChosen, SnapshotReady
+from .screens.dismiss_once import CommandPaletteOnce
 from .screens.file_dialogs import DatasetPicker, OpenCsvDialog, TextDialog
 from .screens.gradient_check import GradientCheckScreen
 from .screens.help import HelpScreen
@@ -476,6 +477,10 @@ class KeplerApp(App):
     def action_toggle_log(self) -> None:
         plot = self.trainer_screen.query_one(LossPlot)
         plot.log_scale = not plot.log_scale
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPaletteOnce.is_open(self):
+            self.push_screen(CommandPaletteOnce(id="--command-palette"))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_sections()))

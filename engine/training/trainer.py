@@ -524,6 +524,8 @@ class Trainer:
                 val_loss = float(ops.mse_loss(model(self._x_val), self._y_val).data)
         optimizer.step()
         self.epoch = epoch = self.epoch + 1
+        if self.state == "ready":
+            self.state = "paused"  # trained a little: no longer at the start
         before = self._rewind[-1].params  # the newest frame holds the parameters before this update
         grads = [None if p.grad is None else p.grad.data.copy() for p in params]
         update = [p.data - b for p, b in zip(params, before)]

@@ -36,3 +36,14 @@ def overfitting_app(**options) -> KeplerApp:
 def notifications(app: KeplerApp) -> list[str]:
     return [n.message for n in app._notifications]
 
+
+
+async def burst(pilot, *keys: str) -> None:
+    """Keys that arrive in one read, as over a slow SSH link: all queued before the app
+    handles the first, then handled in order."""
+    from textual import events
+
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+    for _ in range(3):
+        await pilot.pause()

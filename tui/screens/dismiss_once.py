@@ -8,7 +8,10 @@ is not the screen on top.
 """
 from __future__ import annotations
 
+from textual import on
 from textual.await_complete import AwaitComplete
+from textual.command import CommandPalette
+from textual.widgets import Button, Input
 
 
 class DismissOnce:
@@ -21,3 +24,14 @@ class DismissOnce:
             return AwaitComplete()
         self._dismissed = True
         return super().dismiss(result)
+
+
+class CommandPaletteOnce(DismissOnce, CommandPalette):
+    """Textual's command palette, closed (and its command run) by the first Enter only."""
+
+    @on(Input.Submitted)
+    @on(Button.Pressed)
+    def _only_once(self, event: Input.Submitted | Button.Pressed) -> None:
+        if self._dismissed:  # a later Enter of the burst: the palette's own handler must not see it
+            event.stop()
+            event.prevent_default()

@@ -1,0 +1,60 @@
+"""Keys in bursts (a slow SSH link delivers several in one read): a dialog, a picker or the
+command palette is dismissed once, its choice applied once, and nothing crashes."""
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from tui.screens.trainer import TrainerScreen
+
+from pilot_helpers import burst, make_app, notifications
+
+
+@pytest.mark.parametrize("keys", [
+    ("p", "enter", "enter"),  # the preset picker
+    ("d", "enter", "enter"),  # the dataset picker
+    ("c", "enter", "enter", "enter"),  # the lesson's steps
+    ("question_mark", "escape", "escape"),  # the help
+    ("ctrl+p", "s", "e", "t", "u", "p", "enter", "enter", "enter"),  # the command palette
+    ("g", "escape", "escape", "g", "escape"),  # the gradient check
+    ("w", "escape", "escape"),  # the landscape
+])
+async def test_a_burst_of_keys_leaves_the_trainer_on_screen(keys):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await burst(pilot, *keys)
+        assert app.is_running and isinstance(app.screen_stack[0], TrainerScreen)
+        for _ in range(3):  # what the burst opened last (a palette command opens its dialog later)
+            if len(app.screen_stack) > 1:
+                await pilot.press("escape")
+        assert app.screen_stack == [app.trainer_screen]
+
+
+async def test_two_enters_in_a_save_dialog_save_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+s")
+        await burst(pilot, "enter", "enter")
+        assert isinstance(app.screen, TrainerScreen)
+        assert [m for m in notifications(app) if m.startswith("Saved to")] == ["Saved to kepler-session.json (ctrl+l loads it)"]
+        await pilot.press("ctrl+l")
+        await burst(pilot, "enter", "enter")
+        assert isinstance(app.screen, TrainerScreen) and "epoch 0; space continues it" in notifications(app)[-1]
+        while not isinstance(app.screen, TrainerScreen):  # the extra Enter reached the trainer: a dialog
+            await pilot.press("escape")
+        await pilot.press("ctrl+e")
+        await burst(pilot, "enter", "enter")
+        assert (tmp_path / "kepler-history.csv").is_file()
+
+
+async def test_a_typed_value_with_two_enters_is_applied_once():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")  # the model row's dialog
+        app.screen.query_one(Input).value = "poly:2"
+        await burst(pilot, "enter", "enter")
+        assert app.snapshot.setup.model == "poly:2"
+        assert sum("the run starts over" in m for m in notifications(app)) == 1
+        while not isinstance(app.screen, TrainerScreen):  # the second Enter may open the row again
+            await pilot.press("escape")
