@@ -42,3 +42,10 @@ def test_the_autograd_library_loads_nothing_of_the_training_application():
 def test_the_engine_and_data_import_without_the_ui(imports):
     ui = sorted({name.split(".")[0] for name in loaded_after(imports)} & set(UI_MODULES))
     assert ui == [], f"{imports} pulled in UI libraries: {ui}"
+
+
+def test_the_controller_and_the_workspace_import_without_textual():
+    """Every change a user can make is decided without the UI: the app only draws."""
+    ui = sorted({name.split(".")[0] for name in loaded_after("import tui.controller, tui.workspace, tui.settings")}
+                & set(UI_MODULES))
+    assert ui == [], f"the controller pulled in UI libraries: {ui}"
