@@ -76,7 +76,6 @@ class CpuBudget:
         self._read_cpu, self._send_signal, self._clock = read_cpu, send_signal, clock
         self._accounts: dict[int, _Account] = {}
         self._last_tick = clock()
-        self.stops = 0  # how many times a session was held back (for the log and the tests)
 
     def add(self, pid: int) -> None:
         used = self._read_cpu(pid)
@@ -120,7 +119,6 @@ class CpuBudget:
             if account.credit < 0 and not account.stopped:
                 self._send_signal(pid, signal.SIGSTOP)
                 account.stopped = True
-                self.stops += 1
             elif account.credit >= 0 and account.stopped:
                 self._send_signal(pid, signal.SIGCONT)
                 account.stopped = False
