@@ -528,3 +528,20 @@ def test_write_atomic_keeps_the_temporary_name_legal_for_a_long_file_name(tmp_pa
     target = tmp_path / ("n" * 250)
     write_atomic(target, "text")
     assert target.read_text() == "text"
+
+
+def test_a_big_network_keeps_the_newest_rewind_frames_that_fit(tmp_path):
+    trainer = Trainer(Setup(model="mlp:512", input_transform="standardize"),
+                      Hyperparameters(optimizer="adam", learning_rate=0.01))
+    trainer.train(Trainer.REWIND_DEPTH + 4)
+    path = save_session(trainer, tmp_path / "big.json")
+    assert path.stat().st_size < session.MAX_SESSION_BYTES / 4
+    loaded, _ = load_session(path)
+    assert 1 < loaded.rewind_depth < Trainer.REWIND_DEPTH - 1  # the newest frames, not all of them
+    epoch = loaded.epoch - loaded.rewind_depth
+    assert loaded.rewind(loaded.rewind_depth) == trainer.rewind(trainer.epoch - epoch) == epoch
+    a, b = loaded.state_dict(), trainer.state_dict()
+    assert all(same_arrays(x, y) for x, y in zip(a["params"], b["params"]))
+    assert all(same_arrays(v, b["optimizer"]["state"][i][k]) for i, e in a["optimizer"]["state"].items() for k, v in e.items())
+    loaded.train(3), trainer.train(3)  # and on from there, bit for bit
+    assert all(same_arrays(x, y) for x, y in zip(loaded.state_dict()["params"], trainer.state_dict()["params"]))

@@ -45,6 +45,7 @@ from .trainer import MAX_EPOCH_BUDGET, Hyperparameters, SettingError, Setup, Tra
 FORMAT = "kepler-session"
 VERSION = 2  # 2: rewind frames hold the whole state of their epoch (1: parameters only)
 MAX_SESSION_BYTES = 64 * 1024 * 1024
+MAX_REWIND_NUMBERS = 500_000  # numbers in the rewind frames a file keeps (~10 MB of JSON)
 _CHUNK = 1 << 20
 _DTYPES = ("float32", "float64", "int64")
 _NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
@@ -64,11 +65,15 @@ def session_to_dict(trainer: Trainer, ghosts: Iterable = (), rewind: bool = True
     """The session as JSON-ready Python values (what `save_session` writes).
 
     `ghosts`: plain data the app wants back (numbers, strings, bools, None, lists, dicts
-    with string keys, numpy arrays). `rewind=False` leaves out the rewind frames (smaller
-    files for big models; the loaded run then cannot step back past where it was saved)."""
+    with string keys, numpy arrays). The rewind frames kept are the newest that fit in
+    `MAX_REWIND_NUMBERS` numbers (all of them for the chapter's small models; a few dozen
+    for the biggest network), so a file stays well under the size a load accepts;
+    `rewind=False` keeps only the current one (the loaded run then cannot step back past
+    where it was saved)."""
     state = trainer.state_dict()
-    if not rewind:
-        state["rewind"] = state["rewind"][-1:]
+    frames = state["rewind"]
+    per_frame = max(1, sum(_numbers_in(v) for v in frames[-1].values())) if frames else 1
+    state["rewind"] = frames[-max(1, MAX_REWIND_NUMBERS // per_frame):] if rewind else frames[-1:]
     try:
         return {
             "format": FORMAT,
@@ -113,6 +118,17 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
     digest = hashlib.sha256(np.asarray(x, dtype="<f8").tobytes())
     digest.update(np.asarray(y, dtype="<f8").tobytes())
     return digest.hexdigest()
+
+
+def _numbers_in(value) -> int:
+    """How many numbers a frame's field holds (arrays, lists and dicts of them)."""
+    if isinstance(value, np.ndarray):
+        return value.size
+    if isinstance(value, dict):
+        return sum(_numbers_in(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_numbers_in(v) for v in value)
+    return 1
 
 
 def _state_to_dict(state: dict) -> dict:
