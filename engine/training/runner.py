@@ -293,6 +293,7 @@ class BackgroundTrainer:
                 if finished or now >= next_publish:
                     next_publish = now + interval
                     self._publish()
+                time.sleep(0)  # hand the interpreter to the UI thread between two slices
 
     def _publish(self) -> None:
         snapshot = self.trainer.snapshot(speed_limit=self._speed)
