@@ -439,27 +439,62 @@ def test_divergence_stops_the_background_run():
         runner.close()
 
 
-async def test_async_snapshots_never_block_the_event_loop_and_collapse_backlog():
+async def test_async_snapshots_collapse_the_backlog_of_a_slow_consumer():
+    # threaded=False: every command publishes one snapshot, here, before it returns, so the
+    # consumer below is slower than the producer by exactly the number of steps taken.
+    runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=1000)), threaded=False)
+    published = []
+    runner.add_listener(published.append)
+    stream = runner.snapshots()
+    received = [await anext(stream)]
+    assert received[0].epoch == 0 and published == []
+    for backlog in (1, 3, 5, 2):
+        for _ in range(backlog):
+            runner.step(1)
+        snap = await asyncio.wait_for(anext(stream), 30)  # a bound against hanging only
+        received.append(snap)
+        assert snap is published[-1]  # the newest, never the oldest waiting one
+    # Nothing new: the consumer waits without holding up the event loop, and wakes on the next.
+    waiting = asyncio.create_task(anext(stream))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    runner.step(1)
+    received.append(await asyncio.wait_for(waiting, 30))
+    await stream.aclose()
+    assert [s.epoch for s in received] == [0, 1, 4, 9, 11, 12]
+    assert [s.epoch for s in published] == list(range(1, 13))
+    assert len(received) - 1 < len(published)  # the skipped snapshots never arrive
+
+
+async def test_async_snapshots_from_the_worker_collapse_the_backlog_of_a_slow_consumer():
     runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000)),
-                               snapshot_rate=100)
-    ticks = 0
+                               snapshot_rate=1000)
+    loop = asyncio.get_running_loop()
+    more = asyncio.Event()
+    published = []
 
-    async def ticker():
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.005)
+    def listener(snapshot):  # on the worker thread, after the stream's own listener
+        published.append(snapshot.epoch)
+        loop.call_soon_threadsafe(more.set)
 
-    tick_task = asyncio.create_task(ticker())
+    stream = runner.snapshots()
     try:
+        received = [(await anext(stream)).epoch]
+        runner.add_listener(listener)
         runner.play()
-        epochs = []
-        async for snap in runner.snapshots(rate=20):
-            epochs.append(snap.epoch)
-            if len(epochs) == 6:
-                break
-        assert epochs == sorted(epochs) and epochs[-1] > epochs[1]
-        assert ticks >= 10  # the loop kept running while training went on
+        for _ in range(6):
+            # A slow consumer: it comes back only after three more snapshots were published.
+            target = len(published) + 3
+            while len(published) < target:
+                await asyncio.wait_for(more.wait(), 30)  # a bound against hanging only
+                more.clear()
+            skipped_past = published[target - 1]
+            epoch = (await asyncio.wait_for(anext(stream), 30)).epoch
+            assert epoch >= skipped_past  # the newest, not the next one in line
+            assert epoch > received[-1]  # never an older one after a newer one
+            received.append(epoch)
+        assert len(received) - 1 <= len(published) // 3 < len(published)
     finally:
-        tick_task.cancel()
+        await stream.aclose()
         runner.close()
