@@ -360,21 +360,71 @@ def test_background_runner_plays_pauses_and_takes_commands_between_epochs():
         runner.close()
 
 
-def test_speed_limit_is_respected():
-    runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000)),
-                               epochs_per_second=40)
+class TickingClock:
+    """A fake clock for the runner's worker: every read moves time on by one tick (2**-12 s,
+    so every sum stays exact in binary). Time passes only as the worker looks at it, so what
+    the worker does at each simulated moment does not depend on how fast this machine is."""
+
+    TICK = 2.0 ** -12
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += self.TICK
+        return self.now
+
+
+def run_on_fake_clock(epochs_per_second, epochs: int) -> list[float]:
+    """Play a run of `epochs` epochs on a TickingClock and return the simulated time at which
+    each epoch started."""
+    clock = TickingClock()
+    trainer = Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=epochs))
+    started_at = []
+    advance = trainer.advance
+
+    def timed_advance():
+        started_at.append(clock.now)
+        advance()
+
+    trainer.advance = timed_advance
+    runner = BackgroundTrainer(trainer, epochs_per_second=epochs_per_second, clock=clock)
+    finished = threading.Event()
+    runner.add_listener(lambda s: finished.set() if s.state == "finished" else None)
     try:
-        started = time.monotonic()
-        runner.play()
-        time.sleep(0.5)
-        runner.pause()
-        elapsed = time.monotonic() - started
-        runner.wait_idle(5)
-        # A limit is a ceiling: never more than 40/s (plus the first epoch); a loaded machine
-        # may run fewer, so only "it ran at all" is asserted from below.
-        assert 1 <= runner.trainer.epoch <= 40 * elapsed + 2
+        runner.play()  # the only command: nothing else makes the worker read the clock
+        assert finished.wait(60), "the run never finished"  # a bound against hanging, not a measurement
     finally:
         runner.close()
+    assert len(started_at) == epochs
+    return started_at
+
+
+def test_speed_limit_paces_epochs_on_the_runners_clock():
+    # 1024 epochs per simulated second: one every 2**-10 s, four clock ticks (while it waits,
+    # the worker blocks on its queue for the few real microseconds it computed from the clock).
+    period = 2.0 ** -10
+    started_at = np.array(run_on_fake_clock(1024, epochs=600))
+    since_first = started_at - started_at[0]
+    k = np.arange(600)
+    # The first epoch starts a few clock reads after its deadline, and a late epoch is made up
+    # for by starting the next one at once (at most one epoch of catch-up): so epoch k starts
+    # no later than k periods after the first, and less than one period earlier than that.
+    assert np.all(since_first <= k * period)
+    assert np.all(since_first > (k - 1) * period)
+    for quarter in (0.0, 0.25):  # 1024 per simulated second: 256 in each quarter (+1: the catch-up)
+        window = (since_first >= quarter) & (since_first < quarter + 0.25)
+        assert np.count_nonzero(window) in (256, 257)
+
+
+def test_without_a_speed_limit_epochs_follow_each_other_without_waiting():
+    started_at = run_on_fake_clock(None, epochs=600)
+    gaps = np.diff(started_at) / TickingClock.TICK
+    # Back to back: one clock read per epoch, and three more when a slice of _SLICE (0.02 s
+    # = 82 ticks) ends; nothing waits for a deadline.
+    assert set(gaps.tolist()) == {1.0, 4.0}
+    assert np.count_nonzero(gaps == 4.0) == 599 // 82
+    assert started_at[-1] - started_at[0] < 0.25  # what 256 epochs take with a limit of 1024/s
 
 
 def test_divergence_stops_the_background_run():
@@ -389,27 +439,62 @@ def test_divergence_stops_the_background_run():
         runner.close()
 
 
-async def test_async_snapshots_never_block_the_event_loop_and_collapse_backlog():
+async def test_async_snapshots_collapse_the_backlog_of_a_slow_consumer():
+    # threaded=False: every command publishes one snapshot, here, before it returns, so the
+    # consumer below is slower than the producer by exactly the number of steps taken.
+    runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=1000)), threaded=False)
+    published = []
+    runner.add_listener(published.append)
+    stream = runner.snapshots()
+    received = [await anext(stream)]
+    assert received[0].epoch == 0 and published == []
+    for backlog in (1, 3, 5, 2):
+        for _ in range(backlog):
+            runner.step(1)
+        snap = await asyncio.wait_for(anext(stream), 30)  # a bound against hanging only
+        received.append(snap)
+        assert snap is published[-1]  # the newest, never the oldest waiting one
+    # Nothing new: the consumer waits without holding up the event loop, and wakes on the next.
+    waiting = asyncio.create_task(anext(stream))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    runner.step(1)
+    received.append(await asyncio.wait_for(waiting, 30))
+    await stream.aclose()
+    assert [s.epoch for s in received] == [0, 1, 4, 9, 11, 12]
+    assert [s.epoch for s in published] == list(range(1, 13))
+    assert len(received) - 1 < len(published)  # the skipped snapshots never arrive
+
+
+async def test_async_snapshots_from_the_worker_collapse_the_backlog_of_a_slow_consumer():
     runner = BackgroundTrainer(Trainer(Setup(input_transform="scale"), Hyperparameters(epochs=10_000_000)),
-                               snapshot_rate=100)
-    ticks = 0
+                               snapshot_rate=1000)
+    loop = asyncio.get_running_loop()
+    more = asyncio.Event()
+    published = []
 
-    async def ticker():
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.005)
+    def listener(snapshot):  # on the worker thread, after the stream's own listener
+        published.append(snapshot.epoch)
+        loop.call_soon_threadsafe(more.set)
 
-    tick_task = asyncio.create_task(ticker())
+    stream = runner.snapshots()
     try:
+        received = [(await anext(stream)).epoch]
+        runner.add_listener(listener)
         runner.play()
-        epochs = []
-        async for snap in runner.snapshots(rate=20):
-            epochs.append(snap.epoch)
-            if len(epochs) == 6:
-                break
-        assert epochs == sorted(epochs) and epochs[-1] > epochs[1]
-        assert ticks >= 10  # the loop kept running while training went on
+        for _ in range(6):
+            # A slow consumer: it comes back only after three more snapshots were published.
+            target = len(published) + 3
+            while len(published) < target:
+                await asyncio.wait_for(more.wait(), 30)  # a bound against hanging only
+                more.clear()
+            skipped_past = published[target - 1]
+            epoch = (await asyncio.wait_for(anext(stream), 30)).epoch
+            assert epoch >= skipped_past  # the newest, not the next one in line
+            assert epoch > received[-1]  # never an older one after a newer one
+            received.append(epoch)
+        assert len(received) - 1 <= len(published) // 3 < len(published)
     finally:
-        tick_task.cancel()
+        await stream.aclose()
         runner.close()

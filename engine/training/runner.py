@@ -33,8 +33,10 @@ _SLICE = 0.02  # longest the worker trains before it looks at the queue again
 
 class BackgroundTrainer:
     def __init__(self, trainer: Trainer | None = None, *, epochs_per_second: float | None = None,
-                 snapshot_rate: float = 10.0, threaded: bool = True):
+                 snapshot_rate: float = 10.0, threaded: bool = True,
+                 clock: Callable[[], float] = time.perf_counter):
         self.trainer = trainer or Trainer()
+        self.clock = clock  # what the worker paces epochs and snapshots by (tests pass a fake one)
         self._listeners: list[Listener] = []
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._running = False
@@ -254,25 +256,25 @@ class BackgroundTrainer:
     def _loop(self) -> None:
         interval = 1.0 / self._snapshot_rate if self._snapshot_rate else 0.0
         next_publish = 0.0
-        next_epoch_at = time.perf_counter()
+        next_epoch_at = self.clock()
         trainer = self.trainer
         with np.errstate(all="ignore"):
             while not self._closed:
                 training = (self._running or self._pending > 0) and trainer.can_step
                 if not training:
                     self._drain(block_for=None)  # idle: sleep until a command comes
-                    next_epoch_at = time.perf_counter()
+                    next_epoch_at = self.clock()
                     continue
-                now = time.perf_counter()
+                now = self.clock()
                 if self._speed and now < next_epoch_at:
                     self._drain(block_for=min(next_epoch_at - now, 0.1))  # the speed limit: wait, but listen
                     continue
                 self._drain(block_for=0)
                 if self._closed or not ((self._running or self._pending > 0) and trainer.can_step):
                     continue
-                slice_end = time.perf_counter() + _SLICE
+                slice_end = self.clock() + _SLICE
                 while (self._running or self._pending > 0) and trainer.can_step:
-                    now = time.perf_counter()
+                    now = self.clock()
                     if self._speed:
                         if now < next_epoch_at:
                             break
@@ -289,7 +291,7 @@ class BackgroundTrainer:
                     self._pending = 0
                     if trainer.state in ("running", "ready"):
                         trainer.state = "paused" if trainer.epoch else "ready"
-                now = time.perf_counter()
+                now = self.clock()
                 if finished or now >= next_publish:
                     next_publish = now + interval
                     self._publish()

@@ -114,10 +114,68 @@ async def test_no_color_runs_and_plots_keep_distinct_marks(monkeypatch):
         assert "●" in fit and "×" in fit  # training and validation points differ by shape
 
 
-async def test_low_bandwidth_caps_the_frame_rate():
-    app = make_app(low_bandwidth=True, fps=10)
-    assert app.fps == 2
-    assert make_app(fps=10).fps == 10
+class FakeTime:
+    """The trainer screen's clock and timers, on simulated time that only the test moves: a
+    frame the screen puts off until later is drawn when the test reaches that moment."""
+
+    class Timer:
+        def __init__(self, due, callback):
+            self.due, self.callback, self.stopped = due, callback, False
+
+        def stop(self):
+            self.stopped = True
+
+    def __init__(self, screen):
+        self.now = 1000.0
+        self.timers = []
+        screen.clock = lambda: self.now
+        screen.set_timer = self.set_timer
+
+    def set_timer(self, delay, callback, *args, **kwargs):
+        timer = self.Timer(self.now + delay, callback)
+        self.timers.append(timer)
+        return timer
+
+    def run_until(self, t):
+        while due := sorted((x for x in self.timers if not x.stopped and x.due <= t), key=lambda x: x.due):
+            timer = due[0]
+            timer.stop()
+            self.now = timer.due
+            timer.callback()
+        self.now = t
+
+
+async def frames_per_second(app, seconds: int = 3, snapshots_per_second: int = 16) -> list[int]:
+    """Feed the trainer screen snapshots as a fast worker would, on simulated time, and count
+    the frames it draws in each simulated second."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.trainer_screen
+        fake = FakeTime(screen)
+        start, drawn_at = fake.now, []
+        draw = screen.draw
+
+        def timed_draw(snapshot):
+            drawn_at.append(fake.now)
+            draw(snapshot)
+
+        screen.draw = timed_draw
+        for i in range(seconds * snapshots_per_second):
+            fake.run_until(start + i / snapshots_per_second)  # 1/16 s steps: exact in binary
+            app.runner.trainer.train(1)
+            app.snapshot_from_worker(app.runner.trainer.snapshot())
+            await pilot.pause()
+        fake.run_until(start + seconds + 1)  # a frame put off is drawn in the end, with the newest
+        assert screen.snapshot.epoch == seconds * snapshots_per_second
+        return [sum(1 for t in drawn_at if start + k <= t < start + k + 1) for k in range(seconds)]
+
+
+async def test_low_bandwidth_draws_at_most_two_frames_a_second():
+    assert await frames_per_second(make_app(low_bandwidth=True, fps=10)) == [2, 2, 2]
+
+
+async def test_without_low_bandwidth_the_same_snapshots_draw_at_the_asked_rate():
+    # The same 16 snapshots a second: 10 frames a second when 10 are asked for.
+    assert await frames_per_second(make_app(fps=10)) == [10, 10, 10]
 
 
 async def test_the_trainer_screen_keeps_updating_under_the_help_and_a_dialog(app):
