@@ -29,7 +29,7 @@ BOOK_CASES = {
     # ch5_gd_normalized_lr1e-2_100ep, whose epoch-100 w-gradient (book -0.4446) the Trainer
     # misses by 6.1e-5 against a tolerance of 5.9e-5, because it computes t_un = 0.1 * t_u in
     # float64 and rounds once where the book multiplies in float32 (the JSON's convention).
-    "normalise": ("ch5_gd_normalized_lr1e-2_5000ep",),
+    "normalise": ("ch5_gd_normalized_lr1e-2_100ep", "ch5_gd_normalized_lr1e-2_5000ep"),
     "split": ("ch5_train_val_split_sgd_lr1e-2_3000ep",),  # the book's 9/2 split, 3000 epochs
     # no case in the JSON: "adam" and "overfit" are checked against what their story promises
     # (test_adam_preset_..., test_overfit_preset_...) below.

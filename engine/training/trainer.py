@@ -406,7 +406,7 @@ class Trainer:
         self._dtype = dtype
         self.split = split
         self.transform = transform
-        x = self.transform.apply(data.x).astype(self._dtype)
+        x = self.transform.apply(data.x.astype(self._dtype))  # in the run's dtype, as PyTorch computes 0.1 * t_u
         y = data.y.astype(self._dtype)
         self._x_train = Tensor(x[self.split.train])
         self._y_train = Tensor(y[self.split.train])
