@@ -41,6 +41,7 @@ RUNS = {
     "poly-float64": (Setup(dataset="overfit", model="poly:5", input_transform="standardize", val_fraction=0.3,
                            dtype="float64"), Hyperparameters(optimizer="adam", learning_rate=0.05)),
     "accumulating-grads": (Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-4, zero_grad=False)),
+    "diverged": (Setup(input_transform="none"), Hyperparameters(learning_rate=1e-2)),  # inf at epoch 11
     "book-split": (Setup(input_transform="scale", train_indices=(9, 6, 5, 8, 4, 7, 0, 1, 3), val_indices=(2, 10)),
                    Hyperparameters(learning_rate=1e-2)),
 }

@@ -538,16 +538,15 @@ class Trainer:
         else:
             if val_loss is not None:
                 self._track_validation(epoch, train_loss, val_loss, before, grads)
-            if epoch >= self.hyper.epochs and self.state != "finished":
+            if epoch >= self.hyper.epochs:
                 self.state = "finished"
         self._rewind.append(self._frame())
 
     def _diverge(self, epoch: int, loss: float) -> None:
         norms = {}
-        for name, p in self._named:
-            g = p.grad.data if p.grad is not None else np.zeros(1)
+        for name, p in self._named:  # every parameter has a gradient: backward just ran
             with np.errstate(over="ignore", invalid="ignore"):
-                norms[name] = float(np.sqrt(np.sum(np.square(g.astype(np.float64)))))
+                norms[name] = float(np.sqrt(np.sum(np.square(p.grad.data.astype(np.float64)))))
         params = {name: p.data.copy() for name, p in self._named}
         self.divergence = Divergence(epoch, loss, MappingProxyType(norms), _frozen(params))
         self.state = "diverged"
