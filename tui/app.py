@@ -532,8 +532,6 @@ class KeplerApp(App):
         for number, p in enumerate(PRESETS, 1):
             yield SystemCommand(f"Preset {number}: {p.title}", p.story,
                                 lambda key=p.key: self.tell(self.controller.load_preset(key)))
-        yield SystemCommand("Show the code behind the run (C)", "the PyTorch file that reproduces these settings",
-                            self.action_show_code)
         yield SystemCommand("Show the setup string", "this run's configuration as one line (S types one)",
                             self.action_show_setup_string)
 

@@ -100,8 +100,8 @@ def _header(run: _Run) -> list[str]:
     what = {"linear": "the line t_p = w * t_u + b", "poly": f"a polynomial of degree {run.size}",
             "mlp": f"a 1-{run.size}-1 tanh network"}[run.kind]
     lines = [
-        f'"""Kepler\'s run as PyTorch code: {what} on {_dataset_title(run)}, {h.optimizer.upper()} at '
-        f'lr {h.learning_rate:g}, {run.epochs} epochs.',
+        f'"""Kepler\'s run as PyTorch code: {what} on {_dataset_title(run)},',
+        f"{h.optimizer.upper()} at lr {h.learning_rate:g}, {run.epochs} epochs.",
         "",
         "Written by `kepler code` in the style of chapter 5 of Deep Learning with PyTorch; it prints",
         "the lines `kepler train` prints for the same options.",

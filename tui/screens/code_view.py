@@ -44,8 +44,7 @@ class CodeScreen(DismissOnce, ModalScreen[None]):
             with VerticalScroll(id="code-scroll"):
                 yield Static(Syntax(self.code, "python", theme="ansi_dark", line_numbers=False, word_wrap=False),
                              id="code-text")
-            yield Static("↑↓ pgup pgdn scroll   y copy   s save   escape close   "
-                         "(runs on Kepler's engine with `import engine as torch`)", id="code-keys", markup=False)
+            yield Static("↑↓←→ pgup pgdn scroll   y copy   s save   escape close", id="code-keys", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#code-scroll").focus()
