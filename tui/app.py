@@ -28,6 +28,7 @@ from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome
 from .ghosts import ghosts_from_saved
 from .lesson_steps import STEPS
 from .messages import SettingChosen, SnapshotReady
+from .screens.code_view import CodeScreen
 from .screens.dismiss_once import CommandPaletteOnce
 from .screens.file_dialogs import DatasetPicker, OpenCsvDialog, TextDialog
 from .screens.gradient_check import GradientCheckScreen
@@ -97,6 +98,8 @@ class KeplerApp(App):
                 tooltip="zero the gradients each epoch (on), or let them accumulate (the classic bug)"),
         Binding("w", "landscape", "Landscape", show=False,
                 tooltip="the loss over (w, b) for the line, with the descent path (arrows move the start)"),
+        Binding("C", "show_code", "Code", show=False,
+                tooltip="the PyTorch code behind this run: read, copy (y) or save (s) it (kepler code prints it)"),
         Binding("k", "pin_ghost", "Pin run", show=False,
                 tooltip="keep this run's loss curve as a dimmed ghost under the next runs"),
         Binding("K", "clear_ghosts", "Clear pinned", show=False, tooltip="remove the pinned loss curves"),
@@ -306,6 +309,13 @@ class KeplerApp(App):
                         title="No landscape", severity="warning", timeout=6)
             return
         self.push_screen(LandscapeScreen(self.trainer_screen.descent_path, ascii_only=self.ascii_plots))
+
+    def action_show_code(self) -> None:
+        from engine.lesson.code import python_code
+
+        s = self.snapshot
+        what = f"{s.setup.model}, {settings.describe_input(s)}, {s.hyper.optimizer.upper()} lr {s.hyper.learning_rate:g}"
+        self.push_screen(CodeScreen(python_code(s.setup, s.hyper, s.dataset), what))
 
     def action_pin_ghost(self) -> None:
         self.tell(self.controller.pin(self.trainer_screen.descent_path))

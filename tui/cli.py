@@ -169,6 +169,16 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     t.add_argument("--export-history", metavar="FILE.csv",
                    help="write the loss history as CSV at the end (or at Ctrl-C); - writes it to standard output")
 
+    c = sub.add_parser("code", help="print the PyTorch code that reproduces the run",
+                       description="Print one self-contained Python file that reproduces the run the options "
+                                   "describe with PyTorch, printing the lines kepler train prints (its "
+                                   "`import torch` line may read `import engine as torch`: Kepler's own engine). "
+                                   "With --load: the session's run from its start.")
+    _add_training_options(c, defaults, suppress_defaults)
+    c.add_argument("--log-every", type=_positive_int, default=None, metavar="N",
+                   help="print every N epochs (default: as kepler train does)")
+    c.add_argument("--output", metavar="FILE.py", help="write the file there instead of printing it")
+
     add_served_options(p)  # internal: what serve-ssh and serve-web pass to each app
     add_serve_commands(sub)  # options only: asyncssh loads when a server starts
     return p
@@ -184,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return _train(args, parser)
+        if args.command == "code":
+            return _code(args, parser)
         if args.command in ("serve-ssh", "serve-web"):
             from serve.cli import run_serve
 
@@ -304,6 +316,7 @@ class _Interrupted(Exception):
 
 
 def _train(args, parser) -> int:
+    from engine.lesson.code import default_log_every
     from engine.training.trainer import Trainer
 
     stdout_users = [option for option, target in (("--save", args.save), ("--export-history", args.export_history))
@@ -319,7 +332,7 @@ def _train(args, parser) -> int:
             parser.exit(EXIT_USAGE, f"kepler train: error: {option} {target}: {problem}\n")
     trainer, ghosts, run_epochs = _trainer(args, "kepler train", parser)
     setup, hyper = trainer.setup, trainer.hyper
-    log_every = args.log_every or (1 if run_epochs <= 100 else max(1, run_epochs // 10))
+    log_every = args.log_every or default_log_every(run_epochs)
     has_val = trainer.split.val.size > 0
     history = []
     # With a file going to stdout, the report goes to stderr: stdout is then that file alone.
@@ -352,6 +365,23 @@ def _train(args, parser) -> int:
         _report(args, trainer, snapshot, history, report, interrupted)
         status = _keep(trainer, ghosts, args, parser)
     return EXIT_INTERRUPTED if interrupted else status
+
+
+def _code(args, parser) -> int:
+    """`kepler code`: the run's PyTorch file, printed or written (atomically, regular files only)."""
+    from engine.lesson.code import code_for_trainer
+    from engine.training.session import SessionError, write_atomic
+
+    trainer, _, _ = _trainer(args, "kepler code", parser)
+    text = code_for_trainer(trainer, log_every=args.log_every)
+    if args.output is None or args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_atomic(args.output, text)
+    except SessionError as exc:
+        parser.exit(EXIT_USAGE, f"kepler code: error: --output {exc}\n")
+    return 0
 
 
 def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:

@@ -24,7 +24,7 @@ from typing import Callable
 
 # what a saved or exported file is called: kind -> (name stem, suffix)
 KINDS = {"session": ("kepler-session", ".json"), "history": ("kepler-history", ".csv"),
-         "screen": ("kepler-screen", ".svg")}
+         "screen": ("kepler-screen", ".svg"), "code": ("kepler-code", ".py")}
 DATA_SUFFIXES = (".csv", ".tsv", ".txt")
 # A name a student may pick from a list: no separator, no leading dot, nothing a terminal
 # would interpret, not too long to show.
