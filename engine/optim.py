@@ -12,6 +12,9 @@ Adam, with g = grad + weight_decay * p and t the step count:
 
 Hyperparameters live in `param_groups` (a list of dicts), so they can be changed between
 steps without losing the optimizer's state, as in PyTorch.
+
+A step changes each parameter in place, and counts as an in-place change (its version goes
+up): a loss computed before the step cannot be differentiated after it, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -26,6 +29,11 @@ class Optimizer:
     defaults: dict = {}
 
     def __init__(self, params, defaults: dict):
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                "but got a Tensor (wrap it in a list: [params])"
+            )
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -43,6 +51,11 @@ class Optimizer:
         group = dict(group)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self.param_groups.append(group)
@@ -114,6 +127,7 @@ class SGD(Optimizer):
                         continue
                     g = grad.data
                     data = p.data
+                    p._version_box[0] += 1
                     if not data.ndim:
                         # A scalar parameter (the line's w and b): numpy's scalar arithmetic gives
                         # the same float32 result as the array ufuncs at a fifth of their cost.
@@ -131,6 +145,7 @@ class SGD(Optimizer):
                     continue
                 data = p.data
                 g = p.grad.data
+                p._version_box[0] += 1
                 if weight_decay:
                     g = g + weight_decay * data
                 if momentum:
@@ -178,6 +193,7 @@ class Adam(Optimizer):
                     continue
                 data = p.data
                 g = p.grad.data
+                p._version_box[0] += 1
                 if weight_decay:
                     g = g + weight_decay * data
                 state = self.state.get(id(p))

@@ -8,19 +8,25 @@ summing what reaches each tensor; leaves (tensors created by the user with
 `requires_grad=True`) add it into `.grad`, which therefore *accumulates* across calls until
 it is zeroed, exactly as in PyTorch.
 
+In-place changes are tracked as in PyTorch: every tensor has a version counter (shared with
+its views and with `detach()`), bumped by each in-place operation (`+=`, `zero_()`, `t[i] = v`,
+... under `no_grad()` too; writes through `.data` are not tracked, as in PyTorch). An op saves the
+versions of the tensors its backward function will read, and `backward()` refuses to use a
+tensor that has changed since: the gradient it would give is silently wrong.
+
 The operations themselves, each with its derivative, live in `engine/ops.py`.
 """
 from __future__ import annotations
 
 import builtins
 import numbers
+import re
 import sys
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ._grad_mode import _state as _grad_state
-from ._grad_mode import is_grad_enabled
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -36,6 +42,28 @@ _builtin_float = builtins.float
 _builtin_bool = builtins.bool
 
 _default_dtype = float32
+
+# Arithmetic that leaves the reals (log 0, 1/0, exp(1000), 0 * inf) gives -inf, inf or nan, as
+# in PyTorch, without numpy's RuntimeWarnings: ops (and backward) run between `_quiet_set()`
+# and `_quiet_reset(token)`, which set numpy's own error-state context variable directly
+# (what np.errstate does, at a twentieth of its cost: this runs on every op).
+try:  # numpy >= 2: the context variable behind np.errstate, set without its Python wrapper
+    from numpy._core.umath import _extobj_contextvar, _make_extobj
+
+    _IGNORE_ALL = _make_extobj(all="ignore")
+
+    def _quiet_set():
+        return _extobj_contextvar.set(_IGNORE_ALL)
+
+    _quiet_reset = _extobj_contextvar.reset
+except ImportError:  # pragma: no cover - a numpy without it: the public, slower way
+    def _quiet_set():
+        state = np.errstate(all="ignore")
+        state.__enter__()
+        return state
+
+    def _quiet_reset(state):
+        state.__exit__(None, None, None)
 
 
 def get_default_dtype() -> np.dtype:
@@ -75,7 +103,11 @@ def _as_array(data: Any, dtype=None) -> np.ndarray:
 class Tensor:
     """An n-dimensional array with optional gradient tracking (PyTorch's `torch.Tensor`)."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_backward", "_parents", "_op", "_retain", "__weakref__")
+    # _version_box: the version counter, a one-element list shared with views and detach();
+    # _saved / _saved_versions: the tensors this node's backward reads (None for its own
+    # output) and their versions when it was recorded.
+    __slots__ = ("data", "requires_grad", "grad", "_backward", "_parents", "_op", "_retain",
+                 "_version_box", "_saved", "_saved_versions", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __init__(self, data, requires_grad: _builtin_bool = False, dtype=None):
@@ -85,20 +117,26 @@ class Tensor:
         self._parents: tuple = ()
         self._op: str = ""
         self._retain = False
+        self._version_box = [0]
+        self._saved = ()
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     # ------------------------------------------------------------------ graph building
     @classmethod
-    def _make(cls, data, parents: tuple, backward: Callable, op: str) -> "Tensor":
-        """Wrap an op's result; record the graph only if some input needs gradients."""
+    def _make(cls, data, parents: tuple, backward: Callable, op: str, saved: tuple = ()) -> "Tensor":
+        """Wrap an op's result; record the graph only if some input needs gradients.
+
+        `saved` names the tensors the backward function reads (None stands for the result
+        itself): their versions are recorded, and backward() checks them."""
         out = cls.__new__(cls)
         # numpy returns a scalar (np.float64), not a 0-d array, from ops on 0-d arrays; ops treat
         # numpy scalars as weak Python numbers, so keep tensor data an ndarray to keep its dtype.
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._retain = False
+        out._version_box = [0]
         # This runs for every operation, so it is written for speed: a plain loop that stops
         # at the first input needing gradients (no generator, no function call per input).
         if _grad_state.enabled:
@@ -108,12 +146,26 @@ class Tensor:
                     out._backward = backward
                     out._parents = parents
                     out._op = op
+                    out._saved = saved
+                    if saved:
+                        out._saved_versions = [0 if t is None else t._version_box[0] for t in saved]
                     return out
         out.requires_grad = False
         out._backward = None
         out._parents = ()
         out._op = ""
+        out._saved = ()
         return out
+
+    def _view_of(self, base: "Tensor") -> "Tensor":
+        """Mark this op result as a view of `base`: they share one version counter."""
+        self._version_box = base._version_box
+        return self
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's data has seen (PyTorch's `_version`)."""
+        return self._version_box[0]
 
     # ------------------------------------------------------------------ properties
     @property
@@ -182,19 +234,14 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data, cut off from the graph."""
-        t = Tensor.__new__(Tensor)
-        t.data = self.data
-        t.grad = None
-        t._backward = None
-        t._parents = ()
-        t._op = ""
-        t._retain = False
-        t.requires_grad = False
+        t = _grad_tensor(self.data)
+        t._version_box = self._version_box  # the same data: in-place changes show on both
         return t
 
     def detach_(self) -> "Tensor":
         self._backward = None
         self._parents = ()
+        self._saved = ()
         self.requires_grad = False
         return self
 
@@ -225,9 +272,13 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
-    # ------------------------------------------------------------------ in-place, no graph
+    # ------------------------------------------------------------------ in-place
+    # An in-place op writes into this tensor's array (so every view of it sees the change) and
+    # bumps the version counter. When the graph is recorded and gradients are involved, the
+    # tensor also takes the new op as its history, as in PyTorch: the op is computed out of
+    # place from a stand-in for the old value (`_before_inplace`), and the result is copied in.
     def _check_inplace(self) -> None:
-        if self.requires_grad and self.is_leaf and is_grad_enabled():
+        if self.requires_grad and self.is_leaf and _grad_state.enabled:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation "
                 "(wrap parameter updates in `with no_grad():`)"
@@ -235,63 +286,139 @@ class Tensor:
         if not isinstance(self.data, np.ndarray):
             self.data = np.asarray(self.data)
 
-    def zero_(self) -> "Tensor":
-        self._check_inplace()
-        self.data[...] = 0
+    def _records_inplace(self, other=None) -> _builtin_bool:
+        return _grad_state.enabled and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+
+    def _before_inplace(self) -> "Tensor":
+        """A tensor standing for this one before an in-place op: same data, same counter, same
+        history (its data will change under it; the version check catches any use of that)."""
+        old = Tensor.__new__(Tensor)
+        old.data = self.data
+        old.grad = None
+        old._retain = False
+        old._version_box = self._version_box
+        old.requires_grad = self.requires_grad
+        old._backward = self._backward
+        old._parents = self._parents
+        old._op = self._op
+        old._saved = self._saved
+        if self._saved:
+            old._saved_versions = self._saved_versions
+        return old
+
+    def _take_result(self, result: "Tensor") -> "Tensor":
+        """Write an in-place op's result into this tensor and make it its history."""
+        np.copyto(self.data, result.data, casting="same_kind")
+        self._version_box[0] += 1
+        self.requires_grad = result.requires_grad
+        self._backward = result._backward
+        self._parents = result._parents
+        self._op = result._op
+        self._saved = result._saved
+        if result._saved:
+            self._saved_versions = result._saved_versions
         return self
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
 
     def fill_(self, value) -> "Tensor":
         self._check_inplace()
+        if self._records_inplace():  # d(constant)/d(old value) = 0
+            return self._take_result(Tensor._make(
+                np.full_like(self.data, value), (self._before_inplace(),),
+                lambda g: (np.zeros_like(g),), "FillBackward0"))
         self.data[...] = value
+        self._version_box[0] += 1
         return self
 
     def copy_(self, src) -> "Tensor":
         self._check_inplace()
+        if self._records_inplace(src):  # the old value is forgotten; src passes g through
+            return self._take_result(Tensor._make(
+                np.broadcast_to(np.asarray(src.data, dtype=self.data.dtype), self.data.shape),
+                (self._before_inplace(), src),
+                lambda g: (np.zeros_like(g), _unbroadcast(g, src.data.shape)), "CopyBackwards"))
         self.data[...] = src.data if isinstance(src, Tensor) else src
+        self._version_box[0] += 1
         return self
 
-    def _inplace(self, ufunc, other) -> "Tensor":
+    def _inplace(self, name: str, ufunc, other) -> "Tensor":
         self._check_inplace()
-        other = other.data if isinstance(other, Tensor) else other
-        ufunc(self.data, other, out=self.data, casting="same_kind")
+        if self._records_inplace(other):
+            from . import ops
+
+            return self._take_result(getattr(ops, name)(self._before_inplace(), other))
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        self._version_box[0] += 1
         return self
 
     def __iadd__(self, other):
-        return self._inplace(np.add, other)
+        return self._inplace("add", np.add, other)
 
     def __isub__(self, other):
-        return self._inplace(np.subtract, other)
+        return self._inplace("sub", np.subtract, other)
 
     def __imul__(self, other):
-        return self._inplace(np.multiply, other)
+        return self._inplace("mul", np.multiply, other)
 
     def __itruediv__(self, other):
-        return self._inplace(np.true_divide, other)
+        token = _quiet_set()  # x / 0 is inf or nan, without numpy's warning (as in PyTorch)
+        try:
+            return self._inplace("div", np.true_divide, other)
+        finally:
+            _quiet_reset(token)
 
     def add_(self, other, alpha=1):
         if alpha != 1:
-            other = (other.data if isinstance(other, Tensor) else other) * alpha
-        return self._inplace(np.add, other)
+            other = other * alpha
+        return self.__iadd__(other)
 
     def sub_(self, other, alpha=1):
         if alpha != 1:
-            other = (other.data if isinstance(other, Tensor) else other) * alpha
-        return self._inplace(np.subtract, other)
+            other = other * alpha
+        return self.__isub__(other)
 
     def mul_(self, other):
-        return self._inplace(np.multiply, other)
+        return self.__imul__(other)
 
     def div_(self, other):
-        return self._inplace(np.true_divide, other)
+        return self.__itruediv__(other)
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch names
         self._check_inplace()
+        if self._records_inplace():
+            from . import ops
+
+            return self._take_result(ops.clamp(self._before_inplace(), min, max))
         np.clip(self.data, min, max, out=self.data)
+        self._version_box[0] += 1
         return self
 
     def __setitem__(self, index, value) -> None:
         self._check_inplace()
-        self.data[_index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+        index = _index_to_numpy(index)
+        if self._records_inplace(value):
+            # out = old with out[index] = value: g flows to the old value outside the index,
+            # and to value inside it (summed where value was broadcast)
+            value_t = value if isinstance(value, Tensor) else None
+            result = self.data.copy()
+            result[index] = value.data if value_t is not None else value
+
+            def backward(g):
+                g_old = g.copy()
+                g_old[index] = 0
+                g_value = None
+                if value_t is not None and value_t.requires_grad:
+                    g_value = _unbroadcast(np.asarray(g[index]), value_t.data.shape)
+                return g_old, g_value
+
+            parents = (self._before_inplace(),) + ((value_t,) if value_t is not None else ())
+            self._take_result(Tensor._make(result, parents, backward, "CopySlices"))
+            return
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+        self._version_box[0] += 1
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph: _builtin_bool = False) -> None:
@@ -303,8 +430,14 @@ class Tensor:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             seed = _unit_seed(self.data)
         else:
+            if not isinstance(gradient, (Tensor, np.ndarray)):
+                raise TypeError(f"gradients can be either Tensors or None, but got {type(gradient).__name__}")
             seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.data.dtype)
-            seed = np.broadcast_to(seed, self.data.shape)
+            if seed.shape != self.data.shape:  # PyTorch does not broadcast the seed
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of {Size(seed.shape)!r} and "
+                    f"output[0] has a shape of {Size(self.data.shape)!r}."
+                )
         if self._backward is None:  # backward() on a leaf: d(self)/d(self) = 1
             _accumulate(self, seed)
             return
@@ -313,6 +446,13 @@ class Tensor:
                 "Trying to backward through the graph a second time; specify retain_graph=True "
                 "the first time if you need to"
             )
+        token = _quiet_set()  # 0 * inf in a gradient is nan, without a warning (as PyTorch)
+        try:
+            self._backward_graph(seed, retain_graph)
+        finally:
+            _quiet_reset(token)
+
+    def _backward_graph(self, seed: np.ndarray, retain_graph: _builtin_bool) -> None:
         order, is_chain = _topological_order(self)
         if is_chain:
             _backward_chain(order, seed, retain_graph)
@@ -323,6 +463,8 @@ class Tensor:
             g = pop(id(node), None)
             if g is None:
                 continue
+            if node._saved:
+                _check_versions(node)
             if node._retain:
                 _accumulate(node, g)
             parent_grads = node._backward(g)
@@ -339,6 +481,7 @@ class Tensor:
                 # Free the saved arrays, as PyTorch does; a second backward is an error.
                 node._parents = None
                 node._backward = _freed
+                node._saved = ()
 
     # ------------------------------------------------------------------ printing
     def __repr__(self) -> str:
@@ -354,6 +497,30 @@ class Tensor:
         return f"tensor({inner})"
 
     __str__ = __repr__
+
+
+def _check_versions(node: Tensor) -> None:
+    """Refuse to run `node`'s backward if a tensor it reads was changed in place since."""
+    for saved, expected in zip(node._saved, node._saved_versions):
+        tensor = node if saved is None else saved
+        version = tensor._version_box[0]
+        if version != expected:
+            kind = {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(tensor.data.dtype.name, "Tensor")
+            made_by = re.sub(r"Backward\d*$", "", tensor._op)
+            origin = f", which is output 0 of {made_by}," if tensor._backward is not None else ""
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [torch.{kind} [{', '.join(map(str, tensor.data.shape))}]]{origin} "
+                f"is at version {version}; expected version {expected} instead. Hint: the tensor "
+                "was changed (+=, -=, zero_(), t[i] = ..., an optimizer step) after the operation "
+                "that needs it; compute the loss again after changing it."
+            )
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    from .ops import unbroadcast
+
+    return unbroadcast(g, shape)
 
 
 def _freed(grad):
@@ -416,6 +583,8 @@ def _grad_tensor(arr: np.ndarray) -> Tensor:
     t._parents = ()
     t._op = ""
     t._retain = False
+    t._version_box = [0]
+    t._saved = ()
     t.requires_grad = False
     return t
 
@@ -455,6 +624,8 @@ def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
     pop = chain.pop
     while chain:
         node = pop()
+        if node._saved:
+            _check_versions(node)
         if node._retain:
             _accumulate(node, g)
         backward = node._backward
@@ -476,6 +647,7 @@ def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
         if not retain_graph:
             node._parents = None
             node._backward = _freed
+            node._saved = ()
         if g is None:  # nothing flows further up the chain
             return
 
