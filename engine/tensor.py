@@ -277,6 +277,9 @@ class Tensor:
     # bumps the version counter. When the graph is recorded and gradients are involved, the
     # tensor also takes the new op as its history, as in PyTorch: the op is computed out of
     # place from a stand-in for the old value (`_before_inplace`), and the result is copied in.
+    # The stand-in holds a copy of the old values (PyTorch's `original_self`), so the new op's
+    # backward may read them; the old history still shares the counter, so an op that saved
+    # the old tensor itself (exp saves its result) refuses to run on the changed one.
     def _check_inplace(self) -> None:
         if self.requires_grad and self.is_leaf and _grad_state.enabled:
             raise RuntimeError(
@@ -291,10 +294,10 @@ class Tensor:
             self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
 
     def _before_inplace(self) -> "Tensor":
-        """A tensor standing for this one before an in-place op: same data, same counter, same
-        history (its data will change under it; the version check catches any use of that)."""
+        """A tensor standing for this one before an in-place op: its old values, its counter and
+        its history."""
         old = Tensor.__new__(Tensor)
-        old.data = self.data
+        old.data = self.data.copy()
         old.grad = None
         old._retain = False
         old._version_box = self._version_box
@@ -307,7 +310,7 @@ class Tensor:
             old._saved_versions = self._saved_versions
         return old
 
-    def _take_result(self, result: "Tensor") -> "Tensor":
+    def _take_result(self, result: "Tensor", old: "Tensor") -> "Tensor":
         """Write an in-place op's result into this tensor and make it its history."""
         np.copyto(self.data, result.data, casting="same_kind")
         self._version_box[0] += 1
@@ -315,9 +318,11 @@ class Tensor:
         self._backward = result._backward
         self._parents = result._parents
         self._op = result._op
-        self._saved = result._saved
-        if result._saved:
-            self._saved_versions = result._saved_versions
+        # the old values are a private copy that nothing can change: no check needed for them
+        kept = [(t, v) for t, v in zip(result._saved, getattr(result, "_saved_versions", ())) if t is not old]
+        self._saved = tuple(t for t, _ in kept)
+        if kept:
+            self._saved_versions = [v for _, v in kept]
         return self
 
     def zero_(self) -> "Tensor":
@@ -326,9 +331,9 @@ class Tensor:
     def fill_(self, value) -> "Tensor":
         self._check_inplace()
         if self._records_inplace():  # d(constant)/d(old value) = 0
+            old = self._before_inplace()
             return self._take_result(Tensor._make(
-                np.full_like(self.data, value), (self._before_inplace(),),
-                lambda g: (np.zeros_like(g),), "FillBackward0"))
+                np.full_like(self.data, value), (old,), lambda g: (np.zeros_like(g),), "FillBackward0"), old)
         self.data[...] = value
         self._version_box[0] += 1
         return self
@@ -336,10 +341,10 @@ class Tensor:
     def copy_(self, src) -> "Tensor":
         self._check_inplace()
         if self._records_inplace(src):  # the old value is forgotten; src passes g through
+            old = self._before_inplace()
             return self._take_result(Tensor._make(
-                np.broadcast_to(np.asarray(src.data, dtype=self.data.dtype), self.data.shape),
-                (self._before_inplace(), src),
-                lambda g: (np.zeros_like(g), _unbroadcast(g, src.data.shape)), "CopyBackwards"))
+                np.broadcast_to(np.asarray(src.data, dtype=self.data.dtype), self.data.shape), (old, src),
+                lambda g: (np.zeros_like(g), _unbroadcast(g, src.data.shape)), "CopyBackwards"), old)
         self.data[...] = src.data if isinstance(src, Tensor) else src
         self._version_box[0] += 1
         return self
@@ -349,7 +354,8 @@ class Tensor:
         if self._records_inplace(other):
             from . import ops
 
-            return self._take_result(getattr(ops, name)(self._before_inplace(), other))
+            old = self._before_inplace()
+            return self._take_result(getattr(ops, name)(old, other), old)
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
         self._version_box[0] += 1
         return self
@@ -391,7 +397,8 @@ class Tensor:
         if self._records_inplace():
             from . import ops
 
-            return self._take_result(ops.clamp(self._before_inplace(), min, max))
+            old = self._before_inplace()
+            return self._take_result(ops.clamp(old, min, max), old)
         np.clip(self.data, min, max, out=self.data)
         self._version_box[0] += 1
         return self
@@ -414,8 +421,9 @@ class Tensor:
                     g_value = _unbroadcast(np.asarray(g[index]), value_t.data.shape)
                 return g_old, g_value
 
-            parents = (self._before_inplace(),) + ((value_t,) if value_t is not None else ())
-            self._take_result(Tensor._make(result, parents, backward, "CopySlices"))
+            old = self._before_inplace()
+            parents = (old,) + ((value_t,) if value_t is not None else ())
+            self._take_result(Tensor._make(result, parents, backward, "CopySlices"), old)
             return
         self.data[index] = value.data if isinstance(value, Tensor) else value
         self._version_box[0] += 1

@@ -1,0 +1,395 @@
+"""Where PyTorch refuses or defines a value, the engine does the same.
+
+Every expected value and message below is what PyTorch 2.13 (CPU) returned or raised for the
+same code, run by hand; the messages are matched on PyTorch's own wording.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import engine as torch
+from engine import optim
+
+INPLACE = "one of the variables needed for gradient computation has been modified by an inplace operation"
+INF = float("inf")
+
+
+def grads(*tensors):
+    return [t.grad.tolist() for t in tensors]
+
+
+# ---------------------------------------------------------------------- pow at zero
+def test_zero_power_has_zero_gradient_even_at_zero():
+    # d(x^0)/dx = 0 everywhere; the formula 0 * x^-1 would say 0 * inf = nan at x = 0
+    x = torch.tensor([0.0, 1.0], requires_grad=True)
+    (x**0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+def test_a_nan_at_zero_does_not_poison_the_leaf():
+    # The leaf is used twice; a nan from one use would spread through the accumulated sum.
+    x = torch.tensor([0.0, 2.0, -3.0], requires_grad=True)
+    (x**0 + 3 * x).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0, 3.0]
+
+
+def test_powers_of_zero_keep_their_natural_gradients():
+    for exponent, expected in [(1, 1.0), (3, 0.0), (-1, -INF), (0.5, INF)]:
+        x = torch.tensor([0.0], requires_grad=True)
+        (x**exponent).sum().backward()
+        assert x.grad.tolist() == [expected], exponent
+
+
+def test_tensor_power_at_zero_base_follows_pytorch():
+    base = torch.tensor([0.0, 0.0, 0.0, 2.0], requires_grad=True)
+    exponent = torch.tensor([0.0, 2.0, -1.0, 0.5], requires_grad=True)
+    (base**exponent).sum().backward()
+    # d/dbase: exponent * base^(exponent - 1), 0 where exponent == 0
+    assert base.grad.tolist() == [0.0, 0.0, -INF, pytest.approx(0.35355339)]
+    # d/dexponent: base^exponent * ln(base), 0 where base == 0 and exponent >= 0
+    assert exponent.grad.tolist() == [0.0, 0.0, -INF, pytest.approx(0.98025814)]
+
+
+def test_constant_tensor_exponent_at_zero_base():
+    base = torch.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    (base ** torch.tensor([0.0, -1.0, 0.5])).sum().backward()
+    assert base.grad.tolist() == [0.0, -INF, INF]
+
+
+@pytest.mark.parametrize("zero", [0.0, 0, "tensor"])
+def test_zero_to_a_tensor_power(zero):
+    exponent = torch.tensor([0.0, 2.0, -1.0, 0.5], requires_grad=True)
+    base = torch.tensor(0.0) if zero == "tensor" else zero
+    (base**exponent).sum().backward()
+    assert exponent.grad.tolist() == [0.0, 0.0, -INF, 0.0]
+
+
+def test_number_to_a_tensor_power_elsewhere():
+    exponent = torch.tensor([0.0, 2.0, -1.0, 0.5], requires_grad=True)
+    (2.0**exponent).sum().backward()
+    np.testing.assert_allclose(exponent.grad.numpy(), [0.6931472, 2.7725887, 0.3465736, 0.9802581], rtol=1e-6)
+    negative = torch.tensor([0.0, 2.0], requires_grad=True)
+    ((-2.0) ** negative).sum().backward()
+    assert np.isnan(negative.grad.numpy()).all()  # ln of a negative base
+
+
+# ---------------------------------------------------------------------- version counter
+def test_inplace_ops_bump_the_version_and_data_writes_do_not():
+    t = torch.tensor([1.0, 2.0])
+    versions = [t._version]
+    for change in (lambda: t.__iadd__(1), lambda: t.zero_(), lambda: t.__setitem__(0, 3.0),
+                   lambda: t.copy_(torch.ones(2)), lambda: t.__isub__(1), lambda: t.__imul__(2),
+                   lambda: t.__itruediv__(2), lambda: t.fill_(1.0), lambda: t.clamp_(0.0, 0.5),
+                   lambda: t.add_(1.0, alpha=2), lambda: t.sub_(1.0), lambda: t.mul_(2), lambda: t.div_(2)):
+        change()
+        versions.append(t._version)
+    assert versions == list(range(14))
+    t.data[0] = 5.0
+    t.data += 1
+    assert t._version == 13  # `.data` is not tracked, as in PyTorch
+
+
+def test_views_and_detach_share_the_version_counter():
+    t = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    detached = t.detach()
+    detached += 1
+    assert t._version == 1
+    for view in (t[0], t.reshape(4), t.view(4), t.unsqueeze(0), t.transpose(0, 1), t.T, t[:, 1],
+                 t.unsqueeze(0).squeeze(0), t.expand(3, 2, 2)):
+        before = t._version
+        view._version_box[0] += 1  # what an in-place op on the view does
+        assert t._version == before + 1
+    copy = t[torch.tensor([0, 1])]  # advanced indexing copies: its own counter
+    copy += 1
+    assert copy._version == 1 and t._version == before + 1
+
+
+def test_changing_an_intermediate_result_before_backward_raises():
+    # The issue's case: the gradient would silently be 28 instead of 24.
+    x = torch.tensor(3.0, requires_grad=True)
+    y = x * 2
+    z = y * y
+    y += 1
+    with pytest.raises(RuntimeError, match=re.escape(INPLACE)) as error:
+        z.backward()
+    assert "[torch.FloatTensor []], which is output 0 of Add, is at version 1; expected version 0 instead" in str(error.value)
+
+
+def test_message_names_shape_dtype_and_versions():
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    y = x.exp()
+    y += 1
+    y += 1
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"{INPLACE}: [torch.DoubleTensor [3]], which is output 0 of Exp, is at version 2; expected version 0 instead")):
+        y.sum().backward()
+
+
+def test_changing_a_leaf_under_no_grad_before_backward_raises():
+    w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+    with pytest.raises(RuntimeError, match=re.escape(f"{INPLACE}: [torch.FloatTensor [3]] is at version 1; expected version 0")):
+        loss.backward()
+
+
+def test_an_optimizer_step_counts_as_a_change():
+    w = torch.tensor(2.0, requires_grad=True)
+    optimizer = optim.SGD([w], lr=0.1)
+    loss = w * w
+    w.grad = torch.tensor(1.0)
+    optimizer.step()
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match=re.escape(INPLACE)):
+        loss.backward()
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: x.exp(), lambda x: x.sqrt(), lambda x: x.relu(),
+], ids=["tanh", "sigmoid", "exp", "sqrt", "relu"])
+def test_ops_that_reuse_their_result_refuse_a_changed_result(make):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = make(x)
+    y += 1
+    with pytest.raises(RuntimeError, match=re.escape(INPLACE)):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x * x, lambda x: x**2, lambda x: x.log(), lambda x: x.abs(), lambda x: x.clamp(0.0, 1.5),
+    lambda x: torch.nn.functional.leaky_relu(x), lambda x: x.max(), lambda x: torch.tensor([2.0, 4.0]) / x,
+    lambda x: x ** torch.tensor([2.0, 3.0]), lambda x: torch.nn.functional.mse_loss(x, torch.ones(2)),
+    lambda x: x @ x,
+], ids=["mul", "pow", "log", "abs", "clamp", "leaky_relu", "max", "div", "pow_tensor", "mse_loss", "matmul"])
+def test_ops_that_read_their_input_refuse_a_changed_leaf(make):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = make(x).sum()
+    with torch.no_grad():
+        x += 1
+    with pytest.raises(RuntimeError, match=re.escape(INPLACE)):
+        y.backward()
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, c: x * c, lambda x, c: x + c, lambda x, c: x - c, lambda x, c: x / c,
+    lambda x, c: x.reshape(2, 1), lambda x, c: x.sum(), lambda x, c: x.mean(), lambda x, c: x[0],
+    lambda x, c: x.tanh(), lambda x, c: x.exp(), lambda x, c: x.sigmoid(), lambda x, c: x.relu(),
+    lambda x, c: x.sqrt(), lambda x, c: x @ c, lambda x, c: c @ x,
+    lambda x, c: torch.nn.functional.linear(x.reshape(1, 2), c.reshape(1, 2)),
+    lambda x, c: torch.nn.functional.linear(c.reshape(1, 2), x.reshape(1, 2)),
+], ids=["mul", "add", "sub", "div", "reshape", "sum", "mean", "index", "tanh", "exp", "sigmoid",
+        "relu", "sqrt", "matmul", "rmatmul", "linear", "linear_weight"])
+def test_ops_that_do_not_read_the_changed_tensor_do_not_refuse(make):
+    # PyTorch saves only what backward reads: x * c keeps c, not x (when c needs no gradient);
+    # tanh, exp, sigmoid, relu and sqrt keep their result, not their input.
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    c = torch.tensor([2.0, 4.0])
+    y = make(x, c).sum()
+    with torch.no_grad():
+        x += 1
+    y.backward()
+    assert x.grad is not None
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, c: x * c, lambda x, c: x / c, lambda x, c: torch.nn.functional.mse_loss(x, c),
+    lambda x, c: torch.nn.functional.linear(x.reshape(1, 2), c.reshape(1, 2)),
+], ids=["mul", "div", "mse_loss", "linear"])
+def test_changing_a_constant_the_gradient_reads_raises(make):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    c = torch.tensor([2.0, 4.0])
+    y = make(x, c).sum()
+    c += 1
+    with pytest.raises(RuntimeError, match=re.escape(INPLACE)):
+        y.backward()
+
+
+def test_the_books_training_loop_still_works():
+    t_u = torch.tensor([35.7, 55.9, 58.2, 81.9, 56.3, 48.9])
+    t_c = torch.tensor([0.5, 14.0, 15.0, 28.0, 11.0, 8.0])
+    params = torch.tensor([1.0, 0.0], requires_grad=True)
+    for _ in range(3):
+        if params.grad is not None:
+            params.grad.zero_()
+        w, b = params
+        loss = ((w * 0.1 * t_u + b - t_c) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            params -= 1e-2 * params.grad
+    assert params._version == 3 and params.is_leaf and params.requires_grad
+
+
+def test_inplace_on_an_intermediate_result_becomes_part_of_the_graph():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y *= 3
+    assert y.grad_fn.name() == "MulBackward0"
+    y.sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y[0] = 5.0
+    assert y.grad_fn.name() == "CopySlices"
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 2.0]
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    v = torch.tensor([7.0], requires_grad=True)
+    y = x * 1
+    y[1:] = v
+    (y * torch.tensor([2.0, 3.0])).sum().backward()
+    assert x.grad.tolist() == [2.0, 0.0] and v.grad.tolist() == [3.0]
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.zero_()
+    assert y.grad_fn.name() == "FillBackward0" and y.requires_grad
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.zeros(2)
+    y.copy_(x * x)
+    assert y.grad_fn.name() == "CopyBackwards" and not y.is_leaf
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+
+    x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    y = x * 1
+    y.clamp_(0.0, 1.0)
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y -= x * x
+    y /= 2
+    y += 1
+    y.sum().backward()
+    assert x.grad.tolist() == [-0.5, -1.5]
+
+    # the old values are kept for the new op's gradient (PyTorch's original_self)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y *= x
+    y += 1
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y /= x
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+def test_inplace_on_a_leaf_that_requires_grad_is_refused_outside_no_grad():
+    w = torch.tensor([1.0], requires_grad=True)
+    for change in (lambda: w.__iadd__(1), lambda: w.zero_(), lambda: w.__setitem__(0, 1.0), lambda: w.copy_(w)):
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+            change()
+    assert w._version == 0 and w.tolist() == [1.0]
+
+
+# ---------------------------------------------------------------------- backward's gradient
+def test_backward_of_a_non_scalar_needs_a_gradient():
+    a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="^grad can be implicitly created only for scalar outputs$"):
+        (a * 2).backward()
+
+
+@pytest.mark.parametrize("output_shape, gradient_shape", [((3,), (2,)), ((3,), ()), ((), (3,)), ((), (1,)), ((3,), (1, 3))])
+def test_backward_refuses_a_gradient_of_another_shape(output_shape, gradient_shape):
+    a = torch.ones(*output_shape, requires_grad=True)
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"Mismatch in shape: grad_output[0] has a shape of torch.Size([{', '.join(map(str, gradient_shape))}]) "
+            f"and output[0] has a shape of torch.Size([{', '.join(map(str, output_shape))}]).")):
+        (a * 2).backward(torch.ones(*gradient_shape))
+    assert a.grad is None
+
+
+def test_backward_on_a_leaf_checks_the_gradient_too():
+    a = torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        a.backward(torch.ones(2))
+    a.backward(torch.tensor([1.0, 2.0, 3.0]))
+    assert a.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_backward_wants_a_tensor_as_gradient():
+    a = torch.ones(3, requires_grad=True)
+    with pytest.raises(TypeError, match="gradients can be either Tensors or None"):
+        (a * 2).backward([1.0, 1.0, 1.0])
+
+
+# ---------------------------------------------------------------------- optimizers
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p, lr=0.1)], ids=["SGD", "Adam"])
+def test_optimizers_refuse_a_non_leaf_tensor(make):
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="^can't optimize a non-leaf Tensor$"):
+        make([a * 2])
+    with pytest.raises(ValueError, match="^can't optimize a non-leaf Tensor$"):
+        make([{"params": [a, a * 2]}])
+    with pytest.raises(TypeError, match="iterable of Tensors"):
+        make(a)  # a bare tensor, not a list of them
+
+
+# ---------------------------------------------------------------------- floor division
+def test_floor_division_rounds_toward_minus_infinity():
+    assert (torch.tensor([7.0, -7.0]) // 2).tolist() == [3.0, -4.0]
+    assert (7 // torch.tensor([2.0, -2.0])).tolist() == [3.0, -4.0]
+    assert torch.floor_divide(torch.tensor([7, -7]), 2).tolist() == [3, -4]
+    assert torch.tensor([7.0, -7.0]).floor_divide(torch.tensor([2.0, 2.0])).tolist() == [3.0, -4.0]
+    assert torch.floor_divide(torch.tensor([7, -7]), 2).dtype == torch.int64
+    halves = torch.tensor([7, -7]) // 2.5
+    assert halves.dtype == torch.float32 and halves.tolist() == [2.0, -3.0]
+    by_zero = torch.tensor([1.0, 0.0]) // 0
+    assert by_zero.tolist()[0] == INF and np.isnan(by_zero.tolist()[1])
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torch.tensor([1, 0]) // 0
+    t = torch.tensor([7.0, -7.0])
+    t //= 2
+    assert t.tolist() == [3.0, -4.0] and t._version == 1
+
+
+def test_floor_division_has_no_derivative():
+    a = torch.tensor([3.0, 5.0], requires_grad=True)
+    y = a // 2
+    assert y.requires_grad and y.grad_fn.name() == "NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+        y.sum().backward()
+
+
+# ---------------------------------------------------------------------- no numpy warnings
+def test_leaving_the_reals_gives_inf_and_nan_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert torch.log(torch.tensor([0.0])).tolist() == [-INF]
+        assert (torch.tensor([1.0, -1.0]) / 0).tolist() == [INF, -INF]
+        assert np.isnan((torch.tensor([0.0]) / 0).item())
+        assert torch.exp(torch.tensor([1000.0])).tolist() == [INF]
+        assert np.isnan(torch.sqrt(torch.tensor([-1.0])).item())
+        assert (torch.tensor([3e38]) * 10).tolist() == [INF]
+        assert (torch.tensor([3e38]) + 3e38).tolist() == [INF]
+        assert np.isnan((torch.tensor([INF]) - INF).item())
+        assert torch.tensor([3e38, 3e38]).sum().item() == INF
+        assert torch.tensor([3e38, 3e38]).mean().item() == INF
+        assert (torch.tensor([1e30]) ** 2).tolist() == [INF]
+        assert (torch.tensor([0.0]) ** -1).tolist() == [INF]
+        assert (10.0 ** torch.tensor([100.0])).tolist() == [INF]
+        t = torch.tensor([1.0])
+        t /= 0
+        assert t.tolist() == [INF]
+        # and in backward: d/dx log x at 0, 0 * inf
+        x = torch.tensor([0.0, 1.0], requires_grad=True)
+        (torch.log(x) + x.sqrt()).sum().backward()
+        assert x.grad.tolist() == [INF, 1.5]
+        w = torch.tensor(1e30, requires_grad=True)
+        torch.nn.functional.mse_loss(w * torch.tensor([1e10]), torch.tensor([0.0])).backward()
+        assert w.grad.item() == INF
