@@ -12,8 +12,8 @@ result), the ones PyTorch saves for the same op: an in-place change to one of th
 backward() is then an error, as in PyTorch, instead of a silently wrong gradient. Ops whose
 result is a view of their input (reshape, indexing, ...) share the input's version counter.
 
-Arithmetic that leaves the reals (log 0, 1/0, exp(1000), 0 * inf) gives -inf, inf or nan as
-in PyTorch, without numpy's RuntimeWarnings (see `_quiet_set` in tensor.py).
+log 0, 1/0, 0/0, exp(1000) and the like give -inf, inf or nan as in PyTorch, without numpy's
+RuntimeWarnings (see `_quiet_set` in tensor.py).
 
 Backward functions only read g. The one exception is opt-in, for memory on large batches: a
 backward function marked `reuses_gradient` also takes `owned`, which the engine sets when
@@ -63,14 +63,22 @@ def _lift(x, like: Tensor) -> Tensor:
 
 
 
+def _quiet(backward):
+    """Run a backward function without numpy's warnings (1/x at 0 is inf, as in PyTorch)."""
+    def quiet_backward(g):
+        token = _quiet_set()
+        try:
+            return backward(g)
+        finally:
+            _quiet_reset(token)
+
+    return quiet_backward
+
+
 # ---------------------------------------------------------------------- arithmetic
 def add(a, b) -> Tensor:
     a_d, b_d = _arr(a), _arr(b)
-    token = _quiet_set()
-    try:
-        out = _fix_dtype(a_d + b_d, a_d, b_d)
-    finally:
-        _quiet_reset(token)
+    out = _fix_dtype(a_d + b_d, a_d, b_d)
     a, b = _tensors(a, b)
 
     def backward(g):  # d(a+b)/da = 1, d(a+b)/db = 1
@@ -81,11 +89,7 @@ def add(a, b) -> Tensor:
 
 def sub(a, b) -> Tensor:
     a_d, b_d = _arr(a), _arr(b)
-    token = _quiet_set()
-    try:
-        out = _fix_dtype(a_d - b_d, a_d, b_d)
-    finally:
-        _quiet_reset(token)
+    out = _fix_dtype(a_d - b_d, a_d, b_d)
     a, b = _tensors(a, b)
 
     def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
@@ -96,11 +100,7 @@ def sub(a, b) -> Tensor:
 
 def mul(a, b) -> Tensor:
     a_d, b_d = _arr(a), _arr(b)
-    token = _quiet_set()
-    try:
-        out = _fix_dtype(a_d * b_d, a_d, b_d)
-    finally:
-        _quiet_reset(token)
+    out = _fix_dtype(a_d * b_d, a_d, b_d)
     a, b = _tensors(a, b)
 
     def backward(g):  # d(ab)/da = b, d(ab)/db = a
@@ -109,7 +109,7 @@ def mul(a, b) -> Tensor:
         return ga, gb
 
     # a's gradient reads b and b's reads a: keep what is needed, as PyTorch does
-    saved = (b, a) if a.requires_grad and b.requires_grad else (b,) if a.requires_grad else (a,)
+    saved = ((b, a) if b.requires_grad else (b,)) if a.requires_grad else (a,)
     return _make(out, (a, b), backward, "MulBackward0", saved)
 
 
@@ -122,6 +122,7 @@ def div(a, b) -> Tensor:
         _quiet_reset(token)
     a, b = _tensors(a, b)
 
+    @_quiet
     def backward(g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         ga = unbroadcast(g / b.data, a.data.shape) if a.requires_grad else None
         gb = unbroadcast(-g * a.data / (b.data * b.data), b.data.shape) if b.requires_grad else None
@@ -143,15 +144,19 @@ def pow(a, exponent) -> Tensor:  # noqa: A001 - PyTorch name
     if isinstance(exponent, Tensor):
         return _pow_tensor(a, exponent)
     x = a.data
+    if exponent == 2:  # the squared error: finite in, finite (or overflowed) out
+        def square_backward(g):  # d(x^2)/dx = 2x
+            return (g * (2 * x),)
+
+        return _make(_fix_dtype(x**2, x), (a,), square_backward, "PowBackward0", (a,))
     token = _quiet_set()
     try:
         out = _fix_dtype(x**exponent, x)
     finally:
         _quiet_reset(token)
 
+    @_quiet
     def backward(g):  # d(x^p)/dx = p x^(p-1); 0 for p = 0, even at x = 0 (PyTorch's rule)
-        if exponent == 2:
-            return (g * (2 * x),)
         if exponent == 0:
             return (np.zeros_like(g),)
         return (g * (exponent * x ** (exponent - 1)),)
@@ -166,6 +171,7 @@ def _pow_tensor(a: Tensor, b: Tensor) -> Tensor:
     finally:
         _quiet_reset(token)
 
+    @_quiet
     def backward(g):
         # d(a^b)/da = b a^(b-1), 0 where b = 0; d(a^b)/db = a^b ln a, 0 where a = 0 and b >= 0
         # (PyTorch's rules: the limits, where the formula would say 0 * inf = nan)
@@ -188,6 +194,7 @@ def _rpow(base, e: Tensor) -> Tensor:
     finally:
         _quiet_reset(token)
 
+    @_quiet
     def backward(g):  # d(c^e)/de = c^e ln c; 0 for c = 0 where e >= 0 (PyTorch's rule)
         slope = out * np.log(base)
         if base == 0:
@@ -243,7 +250,7 @@ def matmul(a, b) -> Tensor:
             gb = unbroadcast(gb, ym.shape).reshape(y.shape) if gb.shape != ym.shape else gb.reshape(y.shape)
         return ga, gb
 
-    saved = (b, a) if a.requires_grad and b.requires_grad else (b,) if a.requires_grad else (a,)
+    saved = ((b, a) if b.requires_grad else (b,)) if a.requires_grad else (a,)
     return _make(out, (a, b), backward, "MmBackward0", saved)
 
 
@@ -281,6 +288,7 @@ def log(a: Tensor) -> Tensor:
     finally:
         _quiet_reset(token)
 
+    @_quiet
     def backward(g):  # d ln x = 1/x
         return (g / x,)
 
@@ -294,6 +302,7 @@ def sqrt(a: Tensor) -> Tensor:
     finally:
         _quiet_reset(token)
 
+    @_quiet
     def backward(g):  # d sqrt(x) = 1 / (2 sqrt(x))
         return (g / (2 * out),)
 
@@ -415,11 +424,7 @@ def _expand_back(g, shape, axes, keepdim):
 def sum(a: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     x = a.data
     axes = _axes(dim, x.ndim)
-    token = _quiet_set()
-    try:
-        out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=dtype))
-    finally:
-        _quiet_reset(token)
+    out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=dtype))
     if x.dtype.kind in "biu" and dtype is None:
         out = out.astype(int64)
 
@@ -435,17 +440,14 @@ def mean(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be floating point, got {x.dtype}")
     axes = _axes(dim, x.ndim)
     count = x.size if axes is None else int(np.prod([x.shape[i] for i in axes]))
-    token = _quiet_set()
-    try:
-        if x.dtype == float64 or x.dtype == np.float32:
-            # What ndarray.mean computes for these dtypes (a float32 or float64 sum, then one
-            # division), without its Python-level wrapper, which costs more than the sum itself;
-            # an empty mean is 0/0 = nan, without the warning ndarray.mean gives.
-            out = np.asarray(np.add.reduce(x, axis=axes, keepdims=keepdim) / count)
-        else:
-            out = np.asarray(x.mean(axis=axes, keepdims=keepdim))
-    finally:
-        _quiet_reset(token)
+    if count and (x.dtype == float64 or x.dtype == np.float32):
+        # What ndarray.mean computes for these dtypes (a float32 or float64 sum, then one
+        # division), without its Python-level wrapper, which costs more than the sum itself.
+        out = np.asarray(np.add.reduce(x, axis=axes, keepdims=keepdim) / count)
+    elif not count:  # the mean of nothing is nan (PyTorch), without ndarray.mean's warning
+        out = np.full(np.add.reduce(x, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x.dtype)
+    else:
+        out = np.asarray(x.mean(axis=axes, keepdims=keepdim))
 
     def backward(g):  # d mean / dx_i = 1/n
         return (_expand_back(g / count, x.shape, axes, keepdim),)
@@ -570,7 +572,8 @@ def getitem(a: Tensor, index) -> Tensor:
 
     result = _make(np.asarray(out) if not isinstance(out, np.ndarray) else out, (a,), backward,
                    "IndexBackward0" if advanced else "SelectBackward0")
-    return result if advanced else result._view_of(a)  # basic indexing gives a view
+    # basic indexing gives a view (numpy gives a copy for one element of a vector)
+    return result._view_of(a) if type(out) is np.ndarray and not advanced else result
 
 
 def _is_advanced(idx) -> bool:
@@ -651,7 +654,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return gx, gw, gb
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    saved = (x, weight) if x.requires_grad and weight.requires_grad else (weight,) if x.requires_grad else (x,)
+    saved = ((x, weight) if weight.requires_grad else (weight,)) if x.requires_grad else (x,)
     return _make(out, parents, backward, "AddmmBackward0", saved)
 
 
@@ -683,11 +686,7 @@ def _sum_rows(m: np.ndarray) -> np.ndarray:
 def scale_shift(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
     """y = w * x + b for scalar w and b, in one node: the chapter's line model."""
     xd, wd, bd = x.data, w.data, b.data
-    token = _quiet_set()
-    try:
-        out = xd * wd + bd
-    finally:
-        _quiet_reset(token)
+    out = xd * wd + bd
 
     def backward(g):  # dy/dw = x, dy/db = 1, dy/dx = w, each summed over the data
         gx = g * wd if x.requires_grad else None
@@ -706,7 +705,7 @@ def scale_shift(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
                 gb = np.asarray(gb).reshape(bd.shape)
         return gx, gw, gb
 
-    saved = (x, w) if x.requires_grad and w.requires_grad else (w,) if x.requires_grad else (x,)
+    saved = ((x, w) if w.requires_grad else (w,)) if x.requires_grad else (x,)
     return _make(out, (x, w, b), backward, "AddBackward0", saved)
 
 
@@ -717,17 +716,13 @@ def mse_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
     pd = pred.data
     target_t = target if isinstance(target, Tensor) else None
     td = target if target_t is None else target.data
-    token = _quiet_set()
-    try:
-        diff = pd - td
-        n = diff.size if reduction == "mean" else 1
-        sq = diff.ravel()
-        # float32 accumulation, as PyTorch: a sum of squares past 3.4e38 is inf in float32.
-        # (ndarray.dot is np.dot without its dispatch layer.)
-        total = sq.dot(sq)
-        out = np.asarray(total / n if reduction == "mean" else total, dtype=diff.dtype)
-    finally:
-        _quiet_reset(token)
+    diff = pd - td
+    n = diff.size if reduction == "mean" else 1
+    sq = diff.ravel()
+    # float32 accumulation, as PyTorch: a sum of squares past 3.4e38 is inf in float32.
+    # (ndarray.dot is np.dot without its dispatch layer.)
+    total = sq.dot(sq)
+    out = np.asarray(total / n if reduction == "mean" else total, dtype=diff.dtype)
 
     def backward(g):  # d/dpred mean((p - t)^2) = 2 (p - t) / n
         # The loss is a scalar: numpy's scalar arithmetic is several times cheaper than a ufunc

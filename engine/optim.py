@@ -22,7 +22,10 @@ import math
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import _STAMPS, Tensor, _box, _bump_all, _inplace_clock
+
+
+_STAMPS_KEPT = 4 * _STAMPS  # see tensor._bump
 
 
 class Optimizer:
@@ -121,13 +124,19 @@ class SGD(Optimizer):
             if not momentum and not weight_decay:
                 # Plain gradient descent, the chapter's case: nothing but p <- p - lr * grad.
                 lr_array = None
+                clock = _inplace_clock[0] = _inplace_clock[0] + 1  # tensor._tick()
                 for p in group["params"]:
                     grad = p.grad
                     if grad is None:
                         continue
+                    # tensor._bump(p, clock), written out: this loop is most of a step's cost
+                    box = p._version_box or _box(p)
+                    box[0] += 1
+                    box.append(clock)
+                    if len(box) > _STAMPS_KEPT:
+                        del box[1:-_STAMPS]
                     g = grad.data
                     data = p.data
-                    p._version_box[0] += 1
                     if not data.ndim:
                         # A scalar parameter (the line's w and b): numpy's scalar arithmetic gives
                         # the same float32 result as the array ufuncs at a fifth of their cost.
@@ -140,12 +149,12 @@ class SGD(Optimizer):
                         lr_array = np.array(lr, dtype=g.dtype)
                     data -= g * lr_array
                 continue
+            _bump_all(group["params"])  # the parameters with a gradient change below
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 data = p.data
                 g = p.grad.data
-                p._version_box[0] += 1
                 if weight_decay:
                     g = g + weight_decay * data
                 if momentum:
@@ -183,6 +192,7 @@ class Adam(Optimizer):
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         for group in self.param_groups:
+            _bump_all(group["params"])  # the parameters with a gradient change below
             lr = group["lr"]
             beta1, beta2 = group["betas"]
             eps = group["eps"]
@@ -193,7 +203,6 @@ class Adam(Optimizer):
                     continue
                 data = p.data
                 g = p.grad.data
-                p._version_box[0] += 1
                 if weight_decay:
                     g = g + weight_decay * data
                 state = self.state.get(id(p))

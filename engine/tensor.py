@@ -43,10 +43,13 @@ _builtin_bool = builtins.bool
 
 _default_dtype = float32
 
-# Arithmetic that leaves the reals (log 0, 1/0, exp(1000), 0 * inf) gives -inf, inf or nan, as
-# in PyTorch, without numpy's RuntimeWarnings: ops (and backward) run between `_quiet_set()`
-# and `_quiet_reset(token)`, which set numpy's own error-state context variable directly
-# (what np.errstate does, at a twentieth of its cost: this runs on every op).
+# Arithmetic that leaves the reals (log 0, 1/0, 0/0, exp(1000)) gives -inf, inf or nan, as in
+# PyTorch, without numpy's RuntimeWarnings: the ops that take finite inputs there (division,
+# log, exp, sqrt, powers, and their gradients) run between `_quiet_set()` and
+# `_quiet_reset(token)`, which set numpy's own error-state context variable directly (what
+# np.errstate does, at a twentieth of its cost). +, -, * and sums are left alone: they leave
+# the reals only by overflowing float32 (a diverging run, whose trainer silences numpy itself),
+# and silencing them would cost 0.3 us per op, 8% of the chapter's fused epoch.
 try:  # numpy >= 2: the context variable behind np.errstate, set without its Python wrapper
     from numpy._core.umath import _extobj_contextvar, _make_extobj
 
@@ -103,11 +106,12 @@ def _as_array(data: Any, dtype=None) -> np.ndarray:
 class Tensor:
     """An n-dimensional array with optional gradient tracking (PyTorch's `torch.Tensor`)."""
 
-    # _version_box: the version counter, a one-element list shared with views and detach();
-    # _saved / _saved_versions: the tensors this node's backward reads (None for its own
-    # output) and their versions when it was recorded.
+    # _version_box: the version counter and when it changed (see _bump), shared with views
+    # and detach(); None until first needed (most tensors never change in place); _saved: the
+    # tensors this node's backward reads (None for its own output); _clock: the in-place clock
+    # when the node was recorded.
     __slots__ = ("data", "requires_grad", "grad", "_backward", "_parents", "_op", "_retain",
-                 "_version_box", "_saved", "_saved_versions", "__weakref__")
+                 "_version_box", "_saved", "_clock", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __init__(self, data, requires_grad: _builtin_bool = False, dtype=None):
@@ -117,7 +121,7 @@ class Tensor:
         self._parents: tuple = ()
         self._op: str = ""
         self._retain = False
-        self._version_box = [0]
+        self._version_box = None
         self._saved = ()
         self.requires_grad = False
         if requires_grad:
@@ -129,14 +133,14 @@ class Tensor:
         """Wrap an op's result; record the graph only if some input needs gradients.
 
         `saved` names the tensors the backward function reads (None stands for the result
-        itself): their versions are recorded, and backward() checks them."""
+        itself): backward() refuses to run if one has changed in place since (see _bump)."""
         out = cls.__new__(cls)
         # numpy returns a scalar (np.float64), not a 0-d array, from ops on 0-d arrays; ops treat
         # numpy scalars as weak Python numbers, so keep tensor data an ndarray to keep its dtype.
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._retain = False
-        out._version_box = [0]
+        out._version_box = None
         # This runs for every operation, so it is written for speed: a plain loop that stops
         # at the first input needing gradients (no generator, no function call per input).
         if _grad_state.enabled:
@@ -148,7 +152,7 @@ class Tensor:
                     out._op = op
                     out._saved = saved
                     if saved:
-                        out._saved_versions = [0 if t is None else t._version_box[0] for t in saved]
+                        out._clock = _inplace_clock[0]
                     return out
         out.requires_grad = False
         out._backward = None
@@ -159,13 +163,14 @@ class Tensor:
 
     def _view_of(self, base: "Tensor") -> "Tensor":
         """Mark this op result as a view of `base`: they share one version counter."""
-        self._version_box = base._version_box
+        self._version_box = _box(base)
         return self
 
     @property
     def _version(self) -> int:
         """How many in-place changes this tensor's data has seen (PyTorch's `_version`)."""
-        return self._version_box[0]
+        box = self._version_box
+        return 0 if box is None else box[0]
 
     # ------------------------------------------------------------------ properties
     @property
@@ -235,7 +240,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data, cut off from the graph."""
         t = _grad_tensor(self.data)
-        t._version_box = self._version_box  # the same data: in-place changes show on both
+        t._version_box = _box(self)  # the same data: in-place changes show on both
         return t
 
     def detach_(self) -> "Tensor":
@@ -300,29 +305,27 @@ class Tensor:
         old.data = self.data.copy()
         old.grad = None
         old._retain = False
-        old._version_box = self._version_box
+        old._version_box = _box(self)
         old.requires_grad = self.requires_grad
         old._backward = self._backward
         old._parents = self._parents
         old._op = self._op
         old._saved = self._saved
         if self._saved:
-            old._saved_versions = self._saved_versions
+            old._clock = self._clock
         return old
 
     def _take_result(self, result: "Tensor", old: "Tensor") -> "Tensor":
         """Write an in-place op's result into this tensor and make it its history."""
         np.copyto(self.data, result.data, casting="same_kind")
-        self._version_box[0] += 1
+        _bump(self)
         self.requires_grad = result.requires_grad
         self._backward = result._backward
         self._parents = result._parents
         self._op = result._op
         # the old values are a private copy that nothing can change: no check needed for them
-        kept = [(t, v) for t, v in zip(result._saved, getattr(result, "_saved_versions", ())) if t is not old]
-        self._saved = tuple(t for t, _ in kept)
-        if kept:
-            self._saved_versions = [v for _, v in kept]
+        self._saved = tuple(t for t in result._saved if t is not old)
+        self._clock = _inplace_clock[0]
         return self
 
     def zero_(self) -> "Tensor":
@@ -330,12 +333,12 @@ class Tensor:
 
     def fill_(self, value) -> "Tensor":
         self._check_inplace()
-        if self._records_inplace():  # d(constant)/d(old value) = 0
+        if self.requires_grad and _grad_state.enabled:  # d(constant)/d(old value) = 0
             old = self._before_inplace()
             return self._take_result(Tensor._make(
                 np.full_like(self.data, value), (old,), lambda g: (np.zeros_like(g),), "FillBackward0"), old)
         self.data[...] = value
-        self._version_box[0] += 1
+        _bump(self)
         return self
 
     def copy_(self, src) -> "Tensor":
@@ -346,18 +349,18 @@ class Tensor:
                 np.broadcast_to(np.asarray(src.data, dtype=self.data.dtype), self.data.shape), (old, src),
                 lambda g: (np.zeros_like(g), _unbroadcast(g, src.data.shape)), "CopyBackwards"), old)
         self.data[...] = src.data if isinstance(src, Tensor) else src
-        self._version_box[0] += 1
+        _bump(self)
         return self
 
     def _inplace(self, name: str, ufunc, other) -> "Tensor":
         self._check_inplace()
-        if self._records_inplace(other):
+        if _grad_state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             from . import ops
 
             old = self._before_inplace()
             return self._take_result(getattr(ops, name)(old, other), old)
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
-        self._version_box[0] += 1
+        _bump(self)
         return self
 
     def __iadd__(self, other):
@@ -400,7 +403,7 @@ class Tensor:
             old = self._before_inplace()
             return self._take_result(ops.clamp(old, min, max), old)
         np.clip(self.data, min, max, out=self.data)
-        self._version_box[0] += 1
+        _bump(self)
         return self
 
     def __setitem__(self, index, value) -> None:
@@ -426,7 +429,7 @@ class Tensor:
             self._take_result(Tensor._make(result, parents, backward, "CopySlices"), old)
             return
         self.data[index] = value.data if isinstance(value, Tensor) else value
-        self._version_box[0] += 1
+        _bump(self)
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph: _builtin_bool = False) -> None:
@@ -454,42 +457,11 @@ class Tensor:
                 "Trying to backward through the graph a second time; specify retain_graph=True "
                 "the first time if you need to"
             )
-        token = _quiet_set()  # 0 * inf in a gradient is nan, without a warning (as PyTorch)
-        try:
-            self._backward_graph(seed, retain_graph)
-        finally:
-            _quiet_reset(token)
-
-    def _backward_graph(self, seed: np.ndarray, retain_graph: _builtin_bool) -> None:
         order, is_chain = _topological_order(self)
         if is_chain:
             _backward_chain(order, seed, retain_graph)
-            return
-        grads = {id(self): seed}
-        pop = grads.pop  # bound once: this loop runs once per node per backward
-        for node in order:
-            g = pop(id(node), None)
-            if g is None:
-                continue
-            if node._saved:
-                _check_versions(node)
-            if node._retain:
-                _accumulate(node, g)
-            parent_grads = node._backward(g)
-            for parent, pg in zip(node._parents, parent_grads):
-                if pg is None or not parent.requires_grad:
-                    continue
-                if parent._backward is None:
-                    _accumulate(parent, pg)
-                else:
-                    key = id(parent)
-                    prev = grads.get(key)
-                    grads[key] = pg if prev is None else prev + pg
-            if not retain_graph:
-                # Free the saved arrays, as PyTorch does; a second backward is an error.
-                node._parents = None
-                node._backward = _freed
-                node._saved = ()
+        else:
+            _backward_graph(order, seed, retain_graph)
 
     # ------------------------------------------------------------------ printing
     def __repr__(self) -> str:
@@ -507,12 +479,72 @@ class Tensor:
     __str__ = __repr__
 
 
+# The in-place clock: a count of in-place changes to any tensor. A node notes the clock when it
+# is recorded and a version box notes it at each change ([version, clock at each of the last
+# _STAMPS changes]): when the clock has not moved since a node was recorded (a training loop
+# changes its parameters after backward, not between forward and backward), nothing it reads
+# can have changed, and backward skips the check with one comparison per node.
+_inplace_clock = [0]
+_STAMPS = 16
+
+
+def _bump(t: Tensor, clock: int = 0) -> None:
+    """Count an in-place change to `t`'s data (PyTorch's version counter). An optimizer changes
+    all its parameters at one tick of the clock (`_tick()`) and passes it."""
+    if not clock:
+        clock = _inplace_clock[0] = _inplace_clock[0] + 1
+    box = t._version_box
+    if box is None:
+        box = t._version_box = [0]
+    box[0] += 1
+    box.append(clock)
+    if len(box) > 4 * _STAMPS:  # only the last _STAMPS are read
+        del box[1:-_STAMPS]
+
+
+def _box(t: Tensor) -> list:
+    """`t`'s version box, made now if it has none yet."""
+    box = t._version_box
+    if box is None:
+        box = t._version_box = [0]
+    return box
+
+
+def _tick() -> int:
+    """Advance the in-place clock; for changes to several tensors at once (see _bump)."""
+    clock = _inplace_clock[0] = _inplace_clock[0] + 1
+    return clock
+
+
+def _bump_all(params: list) -> None:
+    """Count an in-place change to every tensor of `params` that has a gradient (an optimizer
+    step changes those), all at one tick of the clock."""
+    clock = _inplace_clock[0] = _inplace_clock[0] + 1
+    for p in params:
+        if p.grad is not None:  # _bump(p, clock), inline: this runs every training step
+            box = p._version_box
+            if box is None:
+                box = p._version_box = [0]
+            box[0] += 1
+            box.append(clock)
+            if len(box) > 4 * _STAMPS:
+                del box[1:-_STAMPS]
+
+
 def _check_versions(node: Tensor) -> None:
     """Refuse to run `node`'s backward if a tensor it reads was changed in place since."""
-    for saved, expected in zip(node._saved, node._saved_versions):
+    for saved in node._saved:
         tensor = node if saved is None else saved
-        version = tensor._version_box[0]
-        if version != expected:
+        box = tensor._version_box
+        if box is None:  # never changed
+            continue
+        stamps = box[1:][-_STAMPS:]
+        changes_since = sum(1 for stamp in stamps if stamp > node._clock)
+        if changes_since:
+            version = box[0]
+            # exact unless more than _STAMPS changes happened since; then an upper bound
+            expected = version - changes_since
+            expected = f"{expected}" if changes_since < _STAMPS else f"{expected} or earlier"
             kind = {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(tensor.data.dtype.name, "Tensor")
             made_by = re.sub(r"Backward\d*$", "", tensor._op)
             origin = f", which is output 0 of {made_by}," if tensor._backward is not None else ""
@@ -591,7 +623,7 @@ def _grad_tensor(arr: np.ndarray) -> Tensor:
     t._parents = ()
     t._op = ""
     t._retain = False
-    t._version_box = [0]
+    t._version_box = None
     t._saved = ()
     t.requires_grad = False
     return t
@@ -622,6 +654,36 @@ _SECOND_BACKWARD = (
 )
 
 
+def _backward_graph(order: list, seed, retain_graph: _builtin_bool) -> None:
+    """`Tensor.backward` for any graph: each node, in topological order, hands the sum of the
+    gradients it received on to its inputs."""
+    grads = {id(order[0]): seed}
+    pop = grads.pop  # bound once: this loop runs once per node per backward
+    for node in order:
+        g = pop(id(node), None)
+        if g is None:
+            continue
+        if node._saved and node._clock != _inplace_clock[0]:
+            _check_versions(node)
+        if node._retain:
+            _accumulate(node, g)
+        parent_grads = node._backward(g)
+        for parent, pg in zip(node._parents, parent_grads):
+            if pg is None or not parent.requires_grad:
+                continue
+            if parent._backward is None:
+                _accumulate(parent, pg)
+            else:
+                key = id(parent)
+                prev = grads.get(key)
+                grads[key] = pg if prev is None else prev + pg
+        if not retain_graph:
+            # Free the saved arrays, as PyTorch does; a second backward is an error.
+            node._parents = None
+            node._backward = _freed
+            node._saved = ()
+
+
 def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
     """`Tensor.backward` for a chain (each node has at most one non-leaf input, which is the
     next node): the gradient passes straight from one node to the next, with no bookkeeping
@@ -632,8 +694,12 @@ def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
     pop = chain.pop
     while chain:
         node = pop()
-        if node._saved:
-            _check_versions(node)
+        saved = node._saved
+        if saved:
+            if node._clock != _inplace_clock[0]:
+                _check_versions(node)
+            if not retain_graph:
+                node._saved = ()
         if node._retain:
             _accumulate(node, g)
         backward = node._backward
@@ -655,7 +721,6 @@ def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
         if not retain_graph:
             node._parents = None
             node._backward = _freed
-            node._saved = ()
         if g is None:  # nothing flows further up the chain
             return
 
