@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .tensor import _STAMPS, Tensor, _box, _bump_all, _inplace_clock
+from .tensor import _STAMPS, Tensor, _box, _bump_all, _inplace_clock, _type_name
 
 
 _STAMPS_KEPT = 4 * _STAMPS  # see tensor._bump
@@ -35,7 +35,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or dicts, "
-                "but got a Tensor (wrap it in a list: [params])"
+                f"but got {_type_name(params)}"
             )
         params = list(params)
         if not params:
@@ -95,10 +95,11 @@ class Optimizer:
         raise NotImplementedError
 
 
-def _check(name: str, value: float, low: float = 0.0, high: float | None = None, open_high=False) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value)) or value < low:
+def _check(name: str, value: float, below: float | None = None) -> None:
+    """PyTorch's checks: value >= 0 (and < below); stricter than PyTorch, also finite."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value)) or value < 0:
         raise ValueError(f"Invalid {name}: {value}")
-    if high is not None and (value >= high if open_high else value > high):
+    if below is not None and value >= below:
         raise ValueError(f"Invalid {name}: {value}")
 
 
@@ -183,8 +184,8 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0, amsgrad: bool = False):
         _check("learning rate", lr)
         _check("epsilon value", eps)
-        _check("beta parameter at index 0", betas[0], 0.0, 1.0, open_high=True)
-        _check("beta parameter at index 1", betas[1], 0.0, 1.0, open_high=True)
+        _check("beta parameter at index 0", betas[0], below=1.0)
+        _check("beta parameter at index 1", betas[1], below=1.0)
         _check("weight_decay value", weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))

@@ -545,16 +545,23 @@ def _check_versions(node: Tensor) -> None:
             # exact unless more than _STAMPS changes happened since; then an upper bound
             expected = version - changes_since
             expected = f"{expected}" if changes_since < _STAMPS else f"{expected} or earlier"
-            kind = {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(tensor.data.dtype.name, "Tensor")
             made_by = re.sub(r"Backward\d*$", "", tensor._op)
             origin = f", which is output 0 of {made_by}," if tensor._backward is not None else ""
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [torch.{kind} [{', '.join(map(str, tensor.data.shape))}]]{origin} "
+                f"inplace operation: [{_type_name(tensor)} [{', '.join(map(str, tensor.data.shape))}]]{origin} "
                 f"is at version {version}; expected version {expected} instead. Hint: the tensor "
                 "was changed (+=, -=, zero_(), t[i] = ..., an optimizer step) after the operation "
                 "that needs it; compute the loss again after changing it."
             )
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "bool": "BoolTensor"}
+
+
+def _type_name(t: Tensor) -> str:
+    """PyTorch's name for the tensor's type, as its messages print it: torch.FloatTensor."""
+    return "torch." + _TYPE_NAMES.get(t.data.dtype.name, "Tensor")
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:

@@ -287,7 +287,9 @@ def test_chain_and_general_walks_agree():
     lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
     lambda p: optim.Adam(p, lr=0.1),
     lambda p: optim.Adam(p, lr=0.1, weight_decay=0.1, betas=(0.8, 0.9)),
-], ids=["sgd", "momentum", "dampening+decay", "nesterov", "adam", "adam+decay"])
+    lambda p: optim.Adam(p, lr=0.1, eps=0.5),
+    lambda p: optim.Adam(p, lr=0.1, amsgrad=True, betas=(0.5, 0.9)),
+], ids=["sgd", "momentum", "dampening+decay", "nesterov", "adam", "adam+decay", "adam large eps", "amsgrad"])
 def test_scalar_parameters_step_as_one_element_vectors_do(make):
     # 0-d parameters take numpy-scalar shortcuts; they must round as the array path does.
     scalars = [torch.tensor(1.5, requires_grad=True), torch.tensor(-0.25, requires_grad=True)]
@@ -314,3 +316,16 @@ def test_plain_sgd_on_parameters_of_two_dtypes():
     assert single.dtype == torch.float32 and double.dtype == torch.float64
     np.testing.assert_array_equal(single.detach().numpy(), np.array([1.0, 2.0], np.float32) - np.float32(0.1) * np.array([0.3, 0.7], np.float32))
     np.testing.assert_array_equal(double.detach().numpy(), np.array([1.0, 2.0]) - 0.1 * np.array([0.3, 0.7]))
+
+
+def test_plain_sgd_rounds_in_the_parameters_dtype():
+    # lr * g is rounded to float32 before the subtraction, as PyTorch computes it in float32;
+    # a float64 product would round once instead of twice and differ in the last bit.
+    values = float32(1000)
+    grads = float32(1000)
+    p = torch.tensor(values, requires_grad=True)
+    p.grad = torch.tensor(grads)
+    optim.SGD([p], lr=0.1).step()
+    np.testing.assert_array_equal(p.detach().numpy(), values - grads * np.float32(0.1))
+    in_float64 = (values.astype(np.float64) - grads.astype(np.float64) * 0.1).astype(np.float32)
+    assert not np.array_equal(in_float64, p.detach().numpy())  # the test can tell the two apart

@@ -11,6 +11,7 @@ ulps (PyTorch fuses multiply-adds), hence rtol 1e-12.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -143,13 +144,174 @@ def test_zero_grad_sets_gradients_to_none_and_step_skips_them():
     assert params.grad is not None and params.grad.tolist() == [0.0, 0.0]
 
 
-def test_invalid_hyperparameters_are_refused():
-    params = [torch.tensor([1.0], requires_grad=True)]
-    with pytest.raises(ValueError):
-        optim.SGD(params, lr=-0.1)
-    with pytest.raises(ValueError):
-        optim.SGD(params, lr=0.1, nesterov=True)  # nesterov needs momentum
-    with pytest.raises(ValueError):
-        optim.Adam(params, lr=0.1, betas=(1.0, 0.999))
-    with pytest.raises(ValueError):
-        optim.SGD([], lr=0.1)
+# ---------------------------------------------------------------------- construction
+@pytest.mark.parametrize("make, message", [
+    (lambda p: optim.SGD(p, lr=-0.1), "Invalid learning rate: -0.1"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "Invalid momentum value: -0.5"),
+    (lambda p: optim.SGD(p, lr=0.1, weight_decay=-0.5), "Invalid weight_decay value: -0.5"),
+    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+     "Nesterov momentum requires a momentum and zero dampening"),
+    (lambda p: optim.Adam(p, lr=-0.1), "Invalid learning rate: -0.1"),
+    (lambda p: optim.Adam(p, eps=-1e-08), "Invalid epsilon value: -1e-08"),
+    (lambda p: optim.Adam(p, betas=(1.0, 0.999)), "Invalid beta parameter at index 0: 1.0"),
+    (lambda p: optim.Adam(p, betas=(-0.1, 0.999)), "Invalid beta parameter at index 0: -0.1"),
+    (lambda p: optim.Adam(p, betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+    (lambda p: optim.Adam(p, betas=(0.9, -0.5)), "Invalid beta parameter at index 1: -0.5"),
+    (lambda p: optim.Adam(p, weight_decay=-1), "Invalid weight_decay value: -1"),
+    (lambda p: optim.SGD([], lr=0.1), "optimizer got an empty parameter list"),
+    # stricter than PyTorch, which takes a nan or infinite learning rate
+    (lambda p: optim.SGD(p, lr=float("nan")), "Invalid learning rate: nan"),
+    (lambda p: optim.Adam(p, lr=float("inf")), "Invalid learning rate: inf"),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_invalid_hyperparameters_are_refused_with_pytorchs_message(make, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make([torch.tensor([1.0], requires_grad=True)])
+
+
+def test_hyperparameters_just_inside_the_limits_are_taken():
+    p = [torch.tensor([1.0], requires_grad=True)]
+    optim.SGD(p, lr=0.0, momentum=0.0, weight_decay=0.0)
+    optim.Adam(p, lr=0.0, betas=(0.0, 0.0), eps=0.0, weight_decay=0.0)
+    optim.Adam(p, betas=(0.999999, 0.999999))
+
+
+def test_params_must_be_a_list_of_tensors():
+    with pytest.raises(TypeError, match=re.escape(
+            "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor")):
+        optim.SGD(torch.tensor([1.0], requires_grad=True), lr=0.1)
+    with pytest.raises(TypeError, match="^optimizer can only optimize Tensors, but one of the params is float$"):
+        optim.SGD([1.0], lr=0.1)
+
+
+def test_defaults_are_pytorchs():
+    p = [torch.tensor([1.0], requires_grad=True)]
+    assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)
+    assert optim.Adam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False)
+
+
+def test_a_tensor_as_a_group_is_a_group_of_one():
+    p = torch.tensor([1.0], requires_grad=True)
+    optimizer = optim.SGD([{"params": p, "lr": 0.5}], lr=0.1)
+    assert optimizer.param_groups[0]["params"] == [p] and optimizer.param_groups[0]["lr"] == 0.5
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p, lr=0.1)], ids=["SGD", "Adam"])
+def test_step_calls_the_closure_and_returns_its_loss(make):
+    p = torch.tensor([1.0, 2.0], requires_grad=True)
+    optimizer = make([p])
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    loss = optimizer.step(closure)
+    assert loss.item() == 5.0 and p.tolist() != [1.0, 2.0]
+
+
+# ---------------------------------------------------------------------- gradients missing, groups
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD(p, lr=0.1), lambda p: optim.SGD(p, lr=0.1, momentum=0.9), lambda p: optim.Adam(p, lr=0.1),
+], ids=["SGD", "SGD momentum", "Adam"])
+def test_a_parameter_without_gradient_is_skipped_not_the_rest(make):
+    untouched = torch.tensor([5.0], requires_grad=True)
+    trained = torch.tensor([1.0, 2.0], requires_grad=True)
+    later_group = torch.tensor(3.0, requires_grad=True)
+    optimizer = make([{"params": [untouched, trained]}, {"params": [later_group]}])
+    (trained * trained).sum().backward()
+    (later_group * 2).backward()
+    optimizer.step()
+    assert untouched.tolist() == [5.0] and untouched._version == 0
+    assert trained.tolist() != [1.0, 2.0] and later_group.item() != 3.0
+    assert trained._version == 1 and later_group._version == 1
+
+
+def test_the_step_count_shows_in_the_version():
+    w = torch.tensor(1.0, requires_grad=True)
+    optimizer = optim.SGD([w], lr=0.1)
+    for _ in range(3):
+        w.grad = torch.tensor(1.0)
+        optimizer.step()
+    assert w._version == 3
+
+
+def test_many_steps_keep_the_version_exact_and_its_history_short():
+    # The version box keeps only the recent changes' clock readings (see tensor._bump).
+    from engine.tensor import _STAMPS
+
+    for make in (lambda p: optim.SGD(p, lr=0.01), lambda p: optim.Adam(p, lr=0.01)):
+        w = torch.tensor([1.0, 2.0], requires_grad=True)
+        optimizer = make([w])
+        for _ in range(70):
+            w.grad = torch.tensor([1.0, 1.0])
+            optimizer.step()
+        loss = (w * w).sum()
+        for _ in range(3):
+            optimizer.step()
+        assert w._version == 73 and len(w._version_box) <= 4 * _STAMPS
+        with pytest.raises(RuntimeError, match="is at version 73; expected version 70 instead"):
+            loss.backward()
+
+
+# ---------------------------------------------------------------------- state
+def test_momentum_buffer_is_its_own_copy_of_the_gradient():
+    # With gradients zeroed in place (set_to_none=False), a buffer sharing the gradient's
+    # memory would be zeroed with it, and the first step would change the gradient.
+    case = CASES["SGD {'lr': 0.1, 'momentum': 0.9} lr->0.01"]
+    params = torch.tensor(case["starts"][0], dtype=torch.float64, requires_grad=True)
+    optimizer = optim.SGD([params], lr=0.1, momentum=0.9)
+    for step in range(1, 4):
+        optimizer.zero_grad(set_to_none=False)
+        loss_of(params).backward()
+        grad_before = params.grad.tolist()
+        optimizer.step()
+        assert params.grad.tolist() == grad_before
+        np.testing.assert_allclose(params.detach().numpy(), case["params_after"][step - 1][0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["SGD {'lr': 0.1, 'momentum': 0.9, 'dampening': 0.5, 'weight_decay': 0.1}",
+                                  "Adam {'lr': 0.3, 'amsgrad': True, 'betas': [0.5, 0.9]}"])
+def test_state_dict_resumes_where_it_stopped(name):
+    # Four steps, the state saved, a new optimizer loaded from it: the rest of PyTorch's path.
+    case = CASES[name]
+    params = torch.tensor(case["starts"][0], dtype=torch.float64, requires_grad=True)
+    first = getattr(optim, case["optimizer"])([params], **case["kwargs"])
+    for _ in range(4):
+        first.zero_grad()
+        loss_of(params).backward()
+        first.step()
+    saved = first.state_dict()
+    snapshot = json.dumps(saved, default=lambda a: np.asarray(a).tolist())
+    for _ in range(2):  # the saved state is a copy: later steps do not change it
+        first.zero_grad()
+        loss_of(params).backward()
+        first.step()
+    assert json.dumps(saved, default=lambda a: np.asarray(a).tolist()) == snapshot
+    assert saved["param_groups"][0]["params"] == [0] and saved["param_groups"][0]["lr"] == case["kwargs"]["lr"]
+
+    params = torch.tensor(case["params_after"][3][0], dtype=torch.float64, requires_grad=True)
+    second = getattr(optim, case["optimizer"])([params], lr=1.0)  # lr and state come from the dict
+    second.load_state_dict(saved)
+    assert second.param_groups[0]["lr"] == case["kwargs"]["lr"]
+    for step in range(4, case["steps"]):
+        second.zero_grad()
+        loss_of(params).backward()
+        second.step()
+        np.testing.assert_allclose(params.detach().numpy(), case["params_after"][step][0], rtol=1e-12, atol=1e-14)
+    # the loaded state is a copy too: stepping does not change the dict it came from
+    assert json.dumps(saved, default=lambda a: np.asarray(a).tolist()) == snapshot
+
+
+def test_state_dict_numbers_parameters_across_groups():
+    a = torch.tensor([1.0], requires_grad=True)
+    b = torch.tensor([2.0], requires_grad=True)
+    optimizer = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
+    a.grad = torch.tensor([1.0])
+    b.grad = torch.tensor([3.0])
+    optimizer.step()
+    state = optimizer.state_dict()
+    assert [g["params"] for g in state["param_groups"]] == [[0], [1]]
+    assert state["state"][1]["momentum_buffer"].tolist() == [3.0]
+    assert state["state"][0]["momentum_buffer"].tolist() == [1.0]

@@ -6,7 +6,8 @@ The problem is test_optim.py's: L(p) = sum(a * (p - target)^2), a different curv
 element, in float64, so momentum and the moment estimates matter and the engine's float64
 arithmetic can be compared to PyTorch's to rounding. The cases are those torch_traces.json
 (float32, the chapter's line and MLP) does not cover: amsgrad, every SGD option at once, a
-learning rate changed mid-run (state kept), and two tensors in one optimizer.
+learning rate changed mid-run (state kept), weight decay without momentum, and two tensors
+in one optimizer.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ START = [3.0, 1.0, -1.0]
 CASES = [
     ("SGD", {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.2, "nesterov": True}, 8, None),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.5, "weight_decay": 0.1}, 8, None),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.1}, 8, None),
     ("SGD", {"lr": 0.1, "momentum": 0.9}, 8, {"at_step": 4, "lr": 0.01}),
     ("Adam", {"lr": 0.1}, 8, {"at_step": 4, "lr": 0.01}),
     ("Adam", {"lr": 0.3, "amsgrad": True, "betas": [0.5, 0.9]}, 20, None),
