@@ -56,12 +56,6 @@ def _arr(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def _lift(x, like: Tensor) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    return Tensor(np.asarray(x, dtype=like.data.dtype if isinstance(x, (int, float)) else None))
-
-
 
 def _quiet(backward):
     """Run a backward function without numpy's warnings (1/x at 0 is inf, as in PyTorch)."""

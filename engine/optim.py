@@ -80,8 +80,7 @@ class Optimizer:
         return {
             "state": {index[k]: {n: (v.copy() if isinstance(v, np.ndarray) else v) for n, v in s.items()}
                       for k, s in self.state.items() if k in index},
-            "param_groups": [{k: v for k, v in g.items() if k != "params"} | {"params": [index[id(p)] for p in g["params"]]}
-                             for g in self.param_groups],
+            "param_groups": [dict(g, params=[index[id(p)] for p in g["params"]]) for g in self.param_groups],
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -125,7 +124,7 @@ class SGD(Optimizer):
             if not momentum and not weight_decay:
                 # Plain gradient descent, the chapter's case: nothing but p <- p - lr * grad.
                 lr_array = None
-                clock = _inplace_clock[0] = _inplace_clock[0] + 1  # tensor._tick()
+                clock = _inplace_clock[0] = _inplace_clock[0] + 1  # one tick for all (tensor._bump)
                 for p in group["params"]:
                     grad = p.grad
                     if grad is None:

@@ -77,7 +77,7 @@ def set_default_dtype(dtype) -> None:
     global _default_dtype
     dtype = np.dtype(dtype)
     if dtype not in (float32, float64):
-        raise TypeError(f"only float32 and float64 can be the default dtype, got {dtype}")
+        raise TypeError("only floating-point types are supported as the default type")
     _default_dtype = dtype
 
 
@@ -267,7 +267,8 @@ class Tensor:
         return int(self.data.reshape(()).item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # numpy casts the result to `dtype` itself when it differs
+        return self.data.copy() if copy else self.data
 
     def __iter__(self):
         if self.data.ndim == 0:
@@ -301,10 +302,7 @@ class Tensor:
     def _before_inplace(self) -> "Tensor":
         """A tensor standing for this one before an in-place op: its old values, its counter and
         its history."""
-        old = Tensor.__new__(Tensor)
-        old.data = self.data.copy()
-        old.grad = None
-        old._retain = False
+        old = _grad_tensor(self.data.copy())
         old._version_box = _box(self)
         old.requires_grad = self.requires_grad
         old._backward = self._backward
@@ -315,9 +313,10 @@ class Tensor:
             old._clock = self._clock
         return old
 
-    def _take_result(self, result: "Tensor", old: "Tensor") -> "Tensor":
-        """Write an in-place op's result into this tensor and make it its history."""
-        np.copyto(self.data, result.data, casting="same_kind")
+    def _take_result(self, result: "Tensor", old: "Tensor | None" = None) -> "Tensor":
+        """Write an in-place op's result into this tensor and make it its history (`old`: the
+        stand-in for the old values, if the op saved it)."""
+        np.copyto(self.data, result.data)
         _bump(self)
         self.requires_grad = result.requires_grad
         self._backward = result._backward
@@ -334,9 +333,8 @@ class Tensor:
     def fill_(self, value) -> "Tensor":
         self._check_inplace()
         if self.requires_grad and _grad_state.enabled:  # d(constant)/d(old value) = 0
-            old = self._before_inplace()
             return self._take_result(Tensor._make(
-                np.full_like(self.data, value), (old,), lambda g: (np.zeros_like(g),), "FillBackward0"), old)
+                np.full_like(self.data, value), (self._before_inplace(),), lambda g: (np.zeros_like(g),), "FillBackward0"))
         self.data[...] = value
         _bump(self)
         return self
@@ -344,10 +342,9 @@ class Tensor:
     def copy_(self, src) -> "Tensor":
         self._check_inplace()
         if self._records_inplace(src):  # the old value is forgotten; src passes g through
-            old = self._before_inplace()
             return self._take_result(Tensor._make(
-                np.broadcast_to(np.asarray(src.data, dtype=self.data.dtype), self.data.shape), (old, src),
-                lambda g: (np.zeros_like(g), _unbroadcast(g, src.data.shape)), "CopyBackwards"), old)
+                np.broadcast_to(src.data, self.data.shape), (self._before_inplace(), src),
+                lambda g: (np.zeros_like(g), _unbroadcast(g, src.data.shape)), "CopyBackwards"))
         self.data[...] = src.data if isinstance(src, Tensor) else src
         _bump(self)
         return self
@@ -419,16 +416,14 @@ class Tensor:
             def backward(g):
                 g_old = g.copy()
                 g_old[index] = 0
-                g_value = None
-                if value_t is not None and value_t.requires_grad:
-                    g_value = _unbroadcast(np.asarray(g[index]), value_t.data.shape)
-                return g_old, g_value
+                if value_t is None or not value_t.requires_grad:
+                    return g_old, None
+                return g_old, _unbroadcast(np.asarray(g[index]), value_t.data.shape)
 
-            old = self._before_inplace()
-            parents = (old,) + ((value_t,) if value_t is not None else ())
-            self._take_result(Tensor._make(result, parents, backward, "CopySlices"), old)
+            parents = (self._before_inplace(),) + ((value_t,) if value_t is not None else ())
+            self._take_result(Tensor._make(result, parents, backward, "CopySlices"))
             return
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        self.data[index] = value  # a Tensor value gives numpy its array (__array__)
         _bump(self)
 
     # ------------------------------------------------------------------ autograd
@@ -490,7 +485,7 @@ _STAMPS = 16
 
 def _bump(t: Tensor, clock: int = 0) -> None:
     """Count an in-place change to `t`'s data (PyTorch's version counter). An optimizer changes
-    all its parameters at one tick of the clock (`_tick()`) and passes it."""
+    all its parameters at one tick of the clock and passes it."""
     if not clock:
         clock = _inplace_clock[0] = _inplace_clock[0] + 1
     box = t._version_box
@@ -508,12 +503,6 @@ def _box(t: Tensor) -> list:
     if box is None:
         box = t._version_box = [0]
     return box
-
-
-def _tick() -> int:
-    """Advance the in-place clock; for changes to several tensors at once (see _bump)."""
-    clock = _inplace_clock[0] = _inplace_clock[0] + 1
-    return clock
 
 
 def _bump_all(params: list) -> None:
@@ -840,8 +829,10 @@ def tensor(data, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
 
 
 def as_tensor(data, dtype=None) -> Tensor:
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
-        return data
+    """`data` as a tensor, without a copy where it can be: the tensor itself, or a tensor
+    sharing a numpy array's memory (as PyTorch's as_tensor)."""
+    if isinstance(data, (Tensor, np.ndarray)) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data if isinstance(data, Tensor) else Tensor(data)
     return tensor(data, dtype=dtype)
 
 
@@ -868,7 +859,9 @@ def ones(*size, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:
-    return Tensor(np.full(tuple(size), fill_value, dtype=_dtype_or_default(dtype)), requires_grad=requires_grad)
+    if dtype is None:  # the fill value's kind, as PyTorch: full((2,), 1) is int64
+        dtype = bool_ if isinstance(fill_value, _builtin_bool) else int64 if isinstance(fill_value, int) else _default_dtype
+    return Tensor(np.full(tuple(size), fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: _builtin_bool = False) -> Tensor:

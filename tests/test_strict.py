@@ -400,3 +400,109 @@ def test_gradients_that_leave_the_reals_give_inf_and_nan_without_warnings():
         z = torch.tensor([0.0], requires_grad=True)
         (z ** torch.tensor([-1.0]) + 0.0 ** -z).sum().backward()
         assert z.grad.tolist() == [-INF]
+
+
+# ---------------------------------------------------------------------- in-place details
+def test_inplace_arithmetic_values():
+    t = torch.tensor([1.0, 2.0])
+    assert t.add_(torch.tensor([1.0, 1.0]), alpha=2).tolist() == [3.0, 4.0]
+    assert t.sub_(1.0, alpha=3).tolist() == [0.0, 1.0]
+    assert t.add_(1.0).tolist() == [1.0, 2.0] and t.sub_(torch.tensor([1.0, 1.0])).tolist() == [0.0, 1.0]
+    assert torch.tensor([-1.0, 0.5, 2.0]).clamp_(0.0, 1.0).tolist() == [0.0, 0.5, 1.0]
+    assert torch.tensor([-1.0, 0.5, 2.0]).clamp_(min=0.0).tolist() == [0.0, 0.5, 2.0]
+    assert torch.tensor([-1.0, 0.5, 2.0]).clamp_(max=1.0).tolist() == [-1.0, 0.5, 1.0]
+    t = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    t[0] = torch.tensor([5.0, 6.0])
+    t[1, 1] = 0.0
+    assert t.tolist() == [[5.0, 6.0], [3.0, 0.0]]
+
+
+def test_recorded_inplace_ops_compute_the_same_values():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.zeros(2)
+    y.copy_(x * x)
+    assert y.tolist() == [1.0, 4.0]
+    z = x * 1
+    z[0] = torch.tensor(7.0)
+    z[1:] = 3.0
+    assert z.tolist() == [7.0, 3.0]
+    w = x * 1
+    w.add_(x, alpha=2)
+    w.sub_(1.0, alpha=2)
+    assert w.tolist() == [1.0, 4.0]
+    w.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_writing_a_tensor_that_requires_grad_into_a_plain_one_records_it():
+    v = torch.tensor([2.0, 3.0], requires_grad=True)
+    x = torch.zeros(3)
+    x[1:] = v
+    assert x.requires_grad and not x.is_leaf and x.tolist() == [0.0, 2.0, 3.0]
+    (x * torch.tensor([1.0, 10.0, 100.0])).sum().backward()
+    assert v.grad.tolist() == [10.0, 100.0]
+    broadcast = torch.tensor(5.0, requires_grad=True)
+    y = torch.zeros(3)
+    y[:2] = broadcast
+    y.sum().backward()
+    assert broadcast.grad.item() == 2.0
+
+
+def test_a_recorded_inplace_op_checks_what_it_saved():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    c = torch.tensor([2.0, 4.0])
+    y = x * 1
+    y *= c  # keeps c for x's gradient
+    c += 1
+    with pytest.raises(RuntimeError, match=re.escape(INPLACE)):
+        y.sum().backward()
+
+
+def test_a_recorded_clamp_keeps_its_own_copy_of_the_old_values():
+    x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    y = x * 1
+    y.clamp_(0.0, 1.0)
+    y += 1  # changes y again: the clamp's copy of the old values is not affected
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+
+
+def test_the_whole_message():
+    x = torch.ones(2, 3, requires_grad=True)
+    loss = (x * x).sum()
+    with torch.no_grad():
+        x.zero_()
+    with pytest.raises(RuntimeError) as error:
+        loss.backward()
+    assert str(error.value) == (
+        f"{INPLACE}: [torch.FloatTensor [2, 3]] is at version 1; expected version 0 instead. Hint: the "
+        "tensor was changed (+=, -=, zero_(), t[i] = ..., an optimizer step) after the operation that "
+        "needs it; compute the loss again after changing it."
+    )
+
+
+def test_after_many_changes_the_expected_version_is_a_bound():
+    from engine.tensor import _STAMPS
+
+    x = torch.tensor([1.0], requires_grad=True)
+    with torch.no_grad():
+        x += 1
+    loss = (x * x).sum()
+    with torch.no_grad():
+        for _ in range(_STAMPS - 1):
+            x += 1
+    with pytest.raises(RuntimeError, match=f"is at version {_STAMPS}; expected version 1 instead"):
+        loss.backward(retain_graph=True)
+    with torch.no_grad():
+        x += 1
+    with pytest.raises(RuntimeError, match=f"is at version {_STAMPS + 1}; expected version 1 or earlier instead"):
+        loss.backward()
+
+
+def test_type_names_in_messages():
+    from engine.tensor import _type_name
+
+    assert [_type_name(torch.tensor(v)) for v in ([1.0], [1], [True])] == [
+        "torch.FloatTensor", "torch.LongTensor", "torch.BoolTensor"]
+    assert _type_name(torch.tensor([1.0], dtype=torch.float64)) == "torch.DoubleTensor"
+    assert _type_name(torch.from_numpy(np.zeros(1, dtype=np.float16))) == "torch.Tensor"
