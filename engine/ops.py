@@ -195,14 +195,18 @@ def _rpow(base, e: Tensor) -> Tensor:
             slope = np.where(e.data >= 0, 0, slope)
         return (g * slope,)
 
-    return _make(out, (e,), backward, "PowBackward1", (e, None))
+    return _make(out, (e,), backward, "PowBackward2", (e, None))
+
+
+_INTEGER_KINDS = frozenset("iub")  # numpy's dtype kinds of integers and booleans
 
 
 def floor_divide(a, b) -> Tensor:
     """a // b, rounded toward minus infinity (Python's and PyTorch's `//`). No gradient: as in
     PyTorch, the result of float inputs that require grad does too, but backward refuses."""
     a_d, b_d = _arr(a), _arr(b)
-    if np.asarray(a_d).dtype.kind in "iub" and np.asarray(b_d).dtype.kind in "iub" and np.any(np.asarray(b_d) == 0):
+    if np.asarray(a_d).dtype.kind in _INTEGER_KINDS and np.asarray(b_d).dtype.kind in _INTEGER_KINDS \
+            and np.any(np.asarray(b_d) == 0):
         raise RuntimeError("ZeroDivisionError")
     token = _quiet_set()
     try:
@@ -214,7 +218,7 @@ def floor_divide(a, b) -> Tensor:
     def backward(g):
         raise RuntimeError("derivative for aten::floor_divide is not implemented")
 
-    return _make(out, (a, b), backward, "NotImplemented")
+    return _make(out, (a, b), backward, "torch::autograd::NotImplemented")
 
 
 def matmul(a, b) -> Tensor:
@@ -458,7 +462,7 @@ def _reduce_select(a: Tensor, dim, keepdim, fn, name):
             mask = (x == out) | (np.isnan(x) & np.isnan(out))
             return (mask * (g / mask.sum()).astype(x.dtype),)
 
-        return _make(out, (a,), backward, name, (a, None))
+        return _make(out, (a,), backward, name + "Backward1", (a, None))
     idx = np.expand_dims((np.argmax if fn is np.max else np.argmin)(x, axis=dim), dim)
     vals = np.take_along_axis(x, idx, axis=dim)
     out = vals if keepdim else np.squeeze(vals, axis=dim)
@@ -469,16 +473,16 @@ def _reduce_select(a: Tensor, dim, keepdim, fn, name):
         np.put_along_axis(full, idx, gk, axis=dim)
         return (full,)
 
-    values = _make(out, (a,), backward_dim, name)
+    values = _make(out, (a,), backward_dim, name + "Backward0")
     return values, Tensor(idx if keepdim else np.squeeze(idx, axis=dim))
 
 
 def max(a: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
-    return _reduce_select(a, dim, keepdim, np.max, "MaxBackward1")
+    return _reduce_select(a, dim, keepdim, np.max, "Max")
 
 
 def min(a: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
-    return _reduce_select(a, dim, keepdim, np.min, "MinBackward1")
+    return _reduce_select(a, dim, keepdim, np.min, "Min")
 
 
 # ---------------------------------------------------------------------- shape
@@ -514,24 +518,26 @@ def squeeze(a: Tensor, dim=None) -> Tensor:
     def backward(g):
         return (g.reshape(x.shape),)
 
-    return _make(out, (a,), backward, "SqueezeBackward0")._view_of(a)
+    return _make(out, (a,), backward, "SqueezeBackward0" if dim is None else "SqueezeBackward1")._view_of(a)
 
 
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
-    x = a.data
+    return _swap(a, dim0, dim1, "TransposeBackward0")
 
+
+def _swap(a: Tensor, dim0: int, dim1: int, name: str) -> Tensor:
     def backward(g):  # transposing back
         return (np.swapaxes(g, dim0, dim1),)
 
-    return _make(np.swapaxes(x, dim0, dim1), (a,), backward, "TransposeBackward0")._view_of(a)
+    return _make(np.swapaxes(a.data, dim0, dim1), (a,), backward, name)._view_of(a)
 
 
 def t(a: Tensor) -> Tensor:
     if a.data.ndim > 2:
-        raise RuntimeError("t() expects a tensor with <= 2 dimensions")
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a.data.ndim}D")
     if a.data.ndim < 2:
         return a
-    return transpose(a, 0, 1)
+    return _swap(a, 0, 1, "TBackward0")
 
 
 def expand(a: Tensor, *sizes) -> Tensor:
@@ -649,7 +655,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     saved = ((x, weight) if weight.requires_grad else (weight,)) if x.requires_grad else (x,)
-    return _make(out, parents, backward, "AddmmBackward0", saved)
+    return _make(out, parents, backward, "MmBackward0" if bias is None else "AddmmBackward0", saved)
 
 
 # Elements per block when an elementwise formula runs block by block: 64K float32 = 256 KB,
@@ -783,7 +789,7 @@ def _install_methods() -> None:  # pragma: no mutate block
         "le": le, "gt": gt, "ge": ge,
     }.items():
         setattr(T, name, fn)
-    T.T = property(lambda a: a if a.data.ndim < 2 else transpose(a, -2, -1) if a.data.ndim == 2 else
+    T.T = property(lambda a: a if a.data.ndim < 2 else _swap(a, 0, 1, "PermuteBackward0") if a.data.ndim == 2 else
                    _make(a.data.T, (a,), lambda g: (g.T,), "PermuteBackward0")._view_of(a))
     T.mT = property(lambda a: transpose(a, -2, -1))
     T.clone = lambda a: _make(a.data.copy(), (a,), lambda g: (g,), "CloneBackward0")
