@@ -383,9 +383,7 @@ def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
 def clamp(a: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch names
     x = a.data
     out = np.clip(x, min, max)
-    inside = np.ones(x.shape, dtype=bool)
-    if min is not None:
-        inside &= x >= min
+    inside = np.ones(x.shape, dtype=bool) if min is None else x >= min
     if max is not None:
         inside &= x <= max
 

@@ -345,7 +345,7 @@ class Tensor:
             return self._take_result(Tensor._make(
                 np.broadcast_to(src.data, self.data.shape), (self._before_inplace(), src),
                 lambda g: (np.zeros_like(g), _unbroadcast(g, src.data.shape)), "CopyBackwards"))
-        self.data[...] = src.data if isinstance(src, Tensor) else src
+        self.data[...] = src  # a Tensor gives numpy its array (__array__)
         _bump(self)
         return self
 

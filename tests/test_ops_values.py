@@ -198,3 +198,44 @@ def test_grad_fn_names_are_pytorchs(make, name):
     c = torch.tensor([[1.0], [2.0]], requires_grad=True)
     out = make(x, y, c)
     assert out.grad_fn.name() == name and repr(out.grad_fn) == f"<{name} object>"
+
+
+def test_comparisons_give_bool_tensors():
+    a, b = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 2.0, 2.0])
+    assert (a == b).tolist() == [False, True, False] and (a == b).dtype == torch.bool
+    assert (a != b).tolist() == [True, False, True]
+    assert (a < b).tolist() == [True, False, False] and (a <= b).tolist() == [True, True, False]
+    assert (a > b).tolist() == [False, False, True] and (a >= b).tolist() == [False, True, True]
+    assert (a == 2).tolist() == [False, True, False] and (2 >= a).tolist() == [True, True, False]
+    assert a.gt(b).tolist() == [False, False, True] and a.le(2.0).tolist() == [True, True, False]
+    assert (torch.tensor([1, 2, 3]) == 2).tolist() == [False, True, False]
+
+
+def test_max_of_a_tensor_with_a_nan_is_the_nan():
+    x = torch.tensor([1.0, float("nan"), 3.0], requires_grad=True)
+    y = x.max()
+    assert np.isnan(y.item())
+    y.backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]  # PyTorch: the gradient goes to the nan
+    values, indices = torch.tensor([[1.0, float("nan")], [3.0, 2.0]]).max(1)
+    assert np.isnan(values.tolist()[0]) and values.tolist()[1] == 3.0 and indices.tolist() == [1, 0]
+
+
+def test_tensor_powers_keep_the_wider_dtype():
+    single = torch.tensor([2.0, 3.0])
+    double = torch.tensor([2.0, 0.5], dtype=torch.float64)
+    assert (double ** single).dtype == torch.float64 and (single ** double).dtype == torch.float64
+    assert (single ** single).dtype == torch.float32
+    assert (double ** single).tolist() == [4.0, 0.5**3]
+
+
+def test_copying_into_a_tensor_that_requires_grad():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.copy_(x * x)  # the old value (x * 2) gets a zero gradient, x * x passes it on
+    y.sum().backward()
+    assert y.tolist() == [1.0, 4.0] and x.grad.tolist() == [2.0, 4.0]
+    plain = torch.zeros(2)
+    plain.copy_(np.array([3.0, 4.0]))
+    plain.copy_(torch.tensor([5.0]))  # broadcast
+    assert plain.tolist() == [5.0, 5.0]
