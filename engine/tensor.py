@@ -328,7 +328,12 @@ class Tensor:
         return self
 
     def zero_(self) -> "Tensor":
-        return self.fill_(0)
+        self._check_inplace()
+        if self.requires_grad and _grad_state.enabled:
+            return self.fill_(0)
+        self.data[...] = 0  # (the book's loop zeroes .grad every epoch: no detour through fill_)
+        _bump(self)
+        return self
 
     def fill_(self, value) -> "Tensor":
         self._check_inplace()
@@ -655,11 +660,12 @@ def _backward_graph(order: list, seed, retain_graph: _builtin_bool) -> None:
     gradients it received on to its inputs."""
     grads = {id(order[0]): seed}
     pop = grads.pop  # bound once: this loop runs once per node per backward
+    clock = _inplace_clock[0]  # nothing changes in place during backward
     for node in order:
         g = pop(id(node), None)
         if g is None:
             continue
-        if node._saved and node._clock != _inplace_clock[0]:
+        if node._saved and node._clock != clock:
             _check_versions(node)
         if node._retain:
             _accumulate(node, g)
@@ -688,11 +694,11 @@ def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
     # saved arrays) is freed during the walk rather than after it: a lower memory peak.
     chain.reverse()
     pop = chain.pop
+    clock = _inplace_clock[0]  # nothing changes in place during backward
     while chain:
         node = pop()
-        saved = node._saved
-        if saved:
-            if node._clock != _inplace_clock[0]:
+        if node._saved:
+            if node._clock != clock:
                 _check_versions(node)
             if not retain_graph:
                 node._saved = ()
