@@ -570,8 +570,9 @@ def getitem(a: Tensor, index) -> Tensor:
 
     result = _make(np.asarray(out) if not isinstance(out, np.ndarray) else out, (a,), backward,
                    "IndexBackward0" if advanced else "SelectBackward0")
-    # basic indexing gives a view (numpy gives a copy for one element of a vector)
-    return result._view_of(a) if type(out) is np.ndarray and not advanced else result
+    # basic indexing gives a view in PyTorch, which shares the version counter (numpy copies
+    # one element of a vector; the counter is shared all the same, as PyTorch's strictness is)
+    return result if advanced else result._view_of(a)
 
 
 def _is_advanced(idx) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import engine as torch
-from engine import optim
+from engine import ops, optim
 
 INPLACE = "one of the variables needed for gradient computation has been modified by an inplace operation"
 INF = float("inf")
@@ -511,3 +511,33 @@ def test_type_names_in_messages():
         "torch.FloatTensor", "torch.LongTensor", "torch.BoolTensor"]
     assert _type_name(torch.tensor([1.0], dtype=torch.float64)) == "torch.DoubleTensor"
     assert _type_name(torch.from_numpy(np.zeros(1, dtype=np.float16))) == "torch.Tensor"
+
+
+@pytest.mark.parametrize("make", [
+    lambda a, b: a @ b, lambda a, b: a * b, lambda a, b: torch.nn.functional.linear(a.reshape(1, 2), b.reshape(1, 2)),
+    lambda a, b: ops.scale_shift(a, b[0], b[1]),
+], ids=["matmul", "mul", "linear", "scale_shift"])
+@pytest.mark.parametrize("changed", ["first", "second"])
+def test_when_both_inputs_need_gradients_both_are_saved(make, changed):
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = torch.tensor([3.0, 4.0], requires_grad=True)
+    loss = make(a, b).sum()
+    with torch.no_grad():
+        (a if changed == "first" else b).mul_(2)
+    with pytest.raises(RuntimeError, match=re.escape(INPLACE)):
+        loss.backward()
+
+
+def test_the_leaf_message():
+    w = torch.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError) as error:
+        w += 1
+    assert str(error.value) == ("a leaf Variable that requires grad is being used in an in-place operation "
+                                "(wrap parameter updates in `with no_grad():`)")
+
+
+def test_a_recorded_fill_gives_the_value():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.fill_(3.0)
+    assert y.tolist() == [3.0, 3.0] and y.grad_fn.name() == "FillBackward0"
