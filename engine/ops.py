@@ -325,7 +325,7 @@ def tanh(a: Tensor) -> Tensor:
             return (g * (1 - out * out),)
         # A large batch: the same three operations block by block, so each block stays in
         # cache between them, written into g itself when the engine says nothing else holds
-        # it (`owned`, see tensor._sole_reference) or else into one fresh array: 2x faster at
+        # it (`owned`, see tensor._backward_chain) or else into one fresh array: 2x faster at
         # 10,000 x 64 than three fresh arrays, and one large allocation fewer when owned.
         result = g if owned else np.empty(out.shape, dtype=out.dtype)
         scratch = np.empty(_BLOCK, dtype=out.dtype)

@@ -705,7 +705,12 @@ def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
         if node._retain:
             _accumulate(node, g)
         backward = node._backward
-        if getattr(backward, "reuses_gradient", False) and _sole_reference(g):
+        # The op may reuse g for its result when nothing but this loop holds it: g owns its
+        # memory, is writable, and its references are `g` and getrefcount's argument (numpy
+        # elides temporaries by the same test). Written out here rather than in a function,
+        # whose argument would be one more reference (and a wrapper's, under mutation testing).
+        if (getattr(backward, "reuses_gradient", False) and type(g) is np.ndarray and g.base is None
+                and g.flags.writeable and _getrefcount is not None and _getrefcount(g) <= 2):
             parent_grads = backward(g, True)  # the op may write its result into g
         else:
             parent_grads = backward(g)
@@ -718,22 +723,13 @@ def _backward_chain(chain: list, g, retain_graph: _builtin_bool) -> None:
             else:
                 g = pg
         # Drop this loop's other references to the gradient, so that only `g` holds it when
-        # nothing else does (see _sole_reference).
+        # nothing else does (see above).
         pg = parent_grads = backward = None
         if not retain_graph:
             node._parents = None
             node._backward = _freed
         if g is None:  # nothing flows further up the chain
             return
-
-
-def _sole_reference(g) -> bool:
-    """Whether the gradient array `g` is held by the caller's variable and nothing else, owns
-    its memory and is writable: then the op it is handed to may reuse it for its result and
-    save a large allocation (numpy elides temporaries by the same test). References counted:
-    the caller's variable, this function's argument and getrefcount's own."""
-    return (type(g) is np.ndarray and g.base is None and g.flags.writeable
-            and _getrefcount is not None and _getrefcount(g) <= 3)
 
 
 _getrefcount = getattr(sys, "getrefcount", None)  # CPython; elsewhere nothing is reused
@@ -801,14 +797,14 @@ def _index_to_numpy(index):
 def _format_array(a: np.ndarray) -> str:
     """Numbers as PyTorch prints them: `1., 0.`, `4517.2969, 82.6000` or `-1.8590e+19`."""
     if a.dtype.kind != "f":
-        return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000)
+        return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000).replace(", ...,", ",  ...,")
     # PyTorch's rules (torch/_tensor_str.py): one format for the whole tensor, chosen from the
     # nonzero finite values, and every entry right-aligned to the widest of those values
     # (`[ 9.5483e-01, -8.2600e-04]`). numpy's own float modes differ: they switch float32 to
     # scientific from 1e6 up and pad to the width of inf/nan too.
     finite = a[np.isfinite(a)]
     nonzero = finite[finite != 0]
-    magnitude = np.abs(nonzero)
+    magnitude = np.abs(nonzero).astype(float64)  # compared in double, as PyTorch does
     integral = _builtin_bool(np.all(nonzero == np.ceil(nonzero)))
     if magnitude.size and (
         magnitude.max() > 1e8 or magnitude.max() / magnitude.min() > 1000 or (not integral and magnitude.min() < 1e-4)
@@ -822,10 +818,11 @@ def _format_array(a: np.ndarray) -> str:
         def fmt(v) -> str:
             return f"{v:.4f}"
     width = max((len(fmt(v)) for v in nonzero.flat), default=1)
-    return np.array2string(
+    text = np.array2string(
         a, separator=", ", prefix="tensor(", threshold=1000,
         formatter={"float_kind": lambda v: fmt(v).rjust(width)},
     )
+    return text.replace(", ...,", ",  ...,")  # PyTorch pads the ellipsis like a number
 
 
 # ---------------------------------------------------------------------- creation

@@ -329,3 +329,36 @@ def test_plain_sgd_rounds_in_the_parameters_dtype():
     np.testing.assert_array_equal(p.detach().numpy(), values - grads * np.float32(0.1))
     in_float64 = (values.astype(np.float64) - grads.astype(np.float64) * 0.1).astype(np.float32)
     assert not np.array_equal(in_float64, p.detach().numpy())  # the test can tell the two apart
+
+
+# ---------------------------------------------------------------------- the two graph walks
+def test_a_result_used_twice_sums_both_paths():
+    # h feeds two ops: the general walk adds what each path sends back before going on.
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    (h * h + h).sum().backward()  # d/dx (9x^2 + 3x) = 18x + 3
+    assert x.grad.tolist() == [21.0, 39.0]
+
+
+def test_a_constant_in_the_graph_gets_no_gradient():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    c = torch.tensor([5.0, 6.0])
+    ((x * 2 + c) + x * 3).sum().backward()  # the general walk
+    (x * 2 + c).sum().backward()  # the chain walk
+    assert c.grad is None and x.grad.tolist() == [7.0, 7.0]
+
+
+@pytest.mark.parametrize("shape", ["chain", "graph"])
+def test_retain_grad_and_a_second_backward(shape):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    y = (h * 3).sum() if shape == "chain" else (h * 3 + h * h).sum()
+    y.backward(retain_graph=True)
+    first = h.grad.tolist()
+    assert first == ([3.0, 3.0] if shape == "chain" else [7.0, 11.0])
+    y.backward()  # retained: a second backward accumulates
+    assert h.grad.tolist() == [2 * v for v in first]
+    with pytest.raises(RuntimeError, match="^Trying to backward through the graph a second time"):
+        y.backward()
+    assert h.grad.tolist() == [2 * v for v in first]  # the refused call added nothing

@@ -4,6 +4,8 @@ Every expected value and dtype below is what PyTorch 2.13 returned for the same 
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -156,3 +158,37 @@ def test_printing_flags():
     assert repr(torch.tensor([1.5], dtype=torch.float64)) == "tensor([1.5000], dtype=torch.float64)"
     assert repr(torch.tensor([1.5], requires_grad=True)) == "tensor([1.5000], requires_grad=True)"
     assert repr(torch.tensor([1.5], requires_grad=True) * 2) == "tensor([3.], grad_fn=<MulBackward0>)"
+
+
+@pytest.mark.parametrize("values, printed", [
+    ([1e8, 1e6], "tensor([100000000.,   1000000.])"),
+    ([2e8, 1e6], "tensor([2.0000e+08, 1.0000e+06])"),
+    ([1000.0, 1.0], "tensor([1000.,    1.])"),
+    ([1001.0, 1.0], "tensor([1.0010e+03, 1.0000e+00])"),
+    ([1.5, 1.5e-4], "tensor([1.5000e+00, 1.5000e-04])"),
+    ([1e-4, 2e-4], "tensor([1.0000e-04, 2.0000e-04])"),
+    ([1.0, 0.0], "tensor([1., 0.])"),
+    ([[1.5, 2.0], [3.0, 4.0]], "tensor([[1.5000, 2.0000],\n        [3.0000, 4.0000]])"),
+])
+def test_printing_thresholds_follow_pytorch(values, printed):
+    assert repr(torch.tensor(values)) == printed
+
+
+def test_long_tensors_are_summarised_as_pytorch_does():
+    assert repr(torch.arange(1001.0)) == "tensor([   0.,    1.,    2.,  ...,  998.,  999., 1000.])"
+    assert repr(torch.arange(1001)) == "tensor([   0,    1,    2,  ...,  998,  999, 1000])"
+    assert "..." not in repr(torch.arange(1000))
+
+
+def test_sizes_lengths_and_truth():
+    t = torch.ones(2, 3)
+    assert t.size() == (2, 3) and repr(t.size()) == "torch.Size([2, 3])"
+    assert t.size(1) == 3 and t.size(-1) == 3 and len(torch.ones(4, 2)) == 4
+    assert bool(torch.tensor([0.0])) is False and bool(torch.tensor(2.0)) is True
+    with pytest.raises(TypeError, match=r"^len\(\) of a 0-d tensor$"):
+        len(torch.tensor(1.0))
+    with pytest.raises(RuntimeError, match="^Boolean value of Tensor with more than one value is ambiguous$"):
+        bool(torch.tensor([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")):
+        torch.tensor([1.0], requires_grad=True).numpy()
