@@ -239,12 +239,16 @@ def test_mse_loss_under_a_float64_upstream_gradient_stays_float32():
 
 # ---------------------------------------------------------------------- seeds and accumulation
 def test_the_unit_seed_is_shared_read_only_and_typed():
+    from engine.tensor import _UNIT_SEEDS
+
+    _UNIT_SEEDS.clear()  # made on first use: start from there
     for dtype in (np.float32, np.float64):
         seed = _unit_seed(np.zeros((), dtype=dtype))
         assert seed.dtype == dtype and seed[()] == 1 and not seed.flags.writeable
         assert _unit_seed(np.zeros((), dtype=dtype)) is seed
     one_element = _unit_seed(np.zeros((1,), dtype=np.float32))
     assert one_element.shape == (1,) and one_element.flags.writeable and one_element[0] == 1
+    assert one_element.dtype == np.float32
 
 
 @pytest.mark.parametrize("shape", [(), (1,), (3,)])
