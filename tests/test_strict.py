@@ -180,11 +180,11 @@ def test_ops_that_read_their_input_refuse_a_changed_leaf(make):
     lambda x, c: x * c, lambda x, c: x + c, lambda x, c: x - c, lambda x, c: x / c,
     lambda x, c: x.reshape(2, 1), lambda x, c: x.sum(), lambda x, c: x.mean(), lambda x, c: x[0],
     lambda x, c: x.tanh(), lambda x, c: x.exp(), lambda x, c: x.sigmoid(), lambda x, c: x.relu(),
-    lambda x, c: x.sqrt(), lambda x, c: x @ c, lambda x, c: c @ x,
+    lambda x, c: x.sqrt(), lambda x, c: x @ c, lambda x, c: c @ x, lambda x, c: c * x,
     lambda x, c: torch.nn.functional.linear(x.reshape(1, 2), c.reshape(1, 2)),
     lambda x, c: torch.nn.functional.linear(c.reshape(1, 2), x.reshape(1, 2)),
 ], ids=["mul", "add", "sub", "div", "reshape", "sum", "mean", "index", "tanh", "exp", "sigmoid",
-        "relu", "sqrt", "matmul", "rmatmul", "linear", "linear_weight"])
+        "relu", "sqrt", "matmul", "rmatmul", "rmul", "linear", "linear_weight"])
 def test_ops_that_do_not_read_the_changed_tensor_do_not_refuse(make):
     # PyTorch saves only what backward reads: x * c keeps c, not x (when c needs no gradient);
     # tanh, exp, sigmoid, relu and sqrt keep their result, not their input.
@@ -324,8 +324,34 @@ def test_backward_on_a_leaf_checks_the_gradient_too():
 
 def test_backward_wants_a_tensor_as_gradient():
     a = torch.ones(3, requires_grad=True)
-    with pytest.raises(TypeError, match="gradients can be either Tensors or None"):
+    with pytest.raises(TypeError, match="^gradients can be either Tensors or None, but got list$"):
         (a * 2).backward([1.0, 1.0, 1.0])
+
+
+def test_backward_messages_in_full():
+    with pytest.raises(RuntimeError, match="^element 0 of tensors does not require grad and does not have a grad_fn$"):
+        torch.tensor([1.0]).sum().backward()
+    x = torch.tensor([1.0], requires_grad=True)
+    for make in (lambda: (x * 2).sum(), lambda: (x * 2 + x * 3).sum()):  # chain and graph
+        y = make()
+        y.backward()
+        with pytest.raises(RuntimeError, match=re.escape(
+                "Trying to backward through the graph a second time; specify retain_graph=True the first time "
+                "if you need to") + "$"):
+            y.backward()
+
+
+def test_gradients_of_a_python_number_round_in_the_tensors_dtype():
+    # 0.1 * x: the number is a float32 constant, as in PyTorch; a float64 one would round the
+    # gradient g * 0.1 once in double and then to float32, differently for some g.
+    rng = np.random.default_rng(3)
+    weights = rng.uniform(-2, 2, 1000).astype(np.float32)
+    x = torch.tensor(np.ones(1000, dtype=np.float32), requires_grad=True)
+    ((0.1 * x) * torch.tensor(weights)).sum().backward()
+    (x * 0.1 * torch.tensor(weights)).sum().backward()
+    once = weights * np.float32(0.1)
+    assert not np.array_equal(once, (weights.astype(np.float64) * 0.1).astype(np.float32))  # the test can tell
+    np.testing.assert_array_equal(x.grad.numpy(), once + once)
 
 
 # ---------------------------------------------------------------------- optimizers
