@@ -11,6 +11,7 @@ from .ops import (
     abs,
     clamp,
     exp,
+    floor_divide,
     log,
     matmul,
     mean,

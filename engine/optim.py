@@ -12,6 +12,9 @@ Adam, with g = grad + weight_decay * p and t the step count:
 
 Hyperparameters live in `param_groups` (a list of dicts), so they can be changed between
 steps without losing the optimizer's state, as in PyTorch.
+
+A step changes each parameter in place, and counts as an in-place change (its version goes
+up): a loss computed before the step cannot be differentiated after it, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -19,13 +22,21 @@ import math
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import _STAMPS, Tensor, _box, _bump_all, _inplace_clock, _type_name
+
+
+_STAMPS_KEPT = 4 * _STAMPS  # see tensor._bump
 
 
 class Optimizer:
     defaults: dict = {}
 
     def __init__(self, params, defaults: dict):
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                f"but got {_type_name(params)}"
+            )
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -43,6 +54,11 @@ class Optimizer:
         group = dict(group)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self.param_groups.append(group)
@@ -64,8 +80,7 @@ class Optimizer:
         return {
             "state": {index[k]: {n: (v.copy() if isinstance(v, np.ndarray) else v) for n, v in s.items()}
                       for k, s in self.state.items() if k in index},
-            "param_groups": [{k: v for k, v in g.items() if k != "params"} | {"params": [index[id(p)] for p in g["params"]]}
-                             for g in self.param_groups],
+            "param_groups": [dict(g, params=[index[id(p)] for p in g["params"]]) for g in self.param_groups],
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -79,10 +94,11 @@ class Optimizer:
         raise NotImplementedError
 
 
-def _check(name: str, value: float, low: float = 0.0, high: float | None = None, open_high=False) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value)) or value < low:
+def _check(name: str, value: float, below: float | None = None) -> None:
+    """PyTorch's checks: value >= 0 (and < below); stricter than PyTorch, also finite."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value)) or value < 0:
         raise ValueError(f"Invalid {name}: {value}")
-    if high is not None and (value >= high if open_high else value > high):
+    if below is not None and value >= below:
         raise ValueError(f"Invalid {name}: {value}")
 
 
@@ -108,10 +124,17 @@ class SGD(Optimizer):
             if not momentum and not weight_decay:
                 # Plain gradient descent, the chapter's case: nothing but p <- p - lr * grad.
                 lr_array = None
+                clock = _inplace_clock[0] = _inplace_clock[0] + 1  # one tick for all (tensor._bump)
                 for p in group["params"]:
                     grad = p.grad
                     if grad is None:
                         continue
+                    # tensor._bump(p, clock), written out: this loop is most of a step's cost
+                    box = p._version_box or _box(p)
+                    box[0] += 1
+                    box.append(clock)
+                    if len(box) > _STAMPS_KEPT:
+                        del box[1:-_STAMPS]
                     g = grad.data
                     data = p.data
                     if not data.ndim:
@@ -126,6 +149,7 @@ class SGD(Optimizer):
                         lr_array = np.array(lr, dtype=g.dtype)
                     data -= g * lr_array
                 continue
+            _bump_all(group["params"])  # the parameters with a gradient change below
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -159,8 +183,8 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0, amsgrad: bool = False):
         _check("learning rate", lr)
         _check("epsilon value", eps)
-        _check("beta parameter at index 0", betas[0], 0.0, 1.0, open_high=True)
-        _check("beta parameter at index 1", betas[1], 0.0, 1.0, open_high=True)
+        _check("beta parameter at index 0", betas[0], below=1.0)
+        _check("beta parameter at index 1", betas[1], below=1.0)
         _check("weight_decay value", weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
@@ -168,6 +192,7 @@ class Adam(Optimizer):
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         for group in self.param_groups:
+            _bump_all(group["params"])  # the parameters with a gradient change below
             lr = group["lr"]
             beta1, beta2 = group["betas"]
             eps = group["eps"]
