@@ -100,8 +100,10 @@ def test_a_stop_restored_from_a_file_without_the_best_epochs_loss_and_gradients_
     measures them again at the restored parameters, and gets the very same numbers."""
     straight, resumed = Trainer(*OVERFIT), Trainer(*OVERFIT)
     straight.train(3000)
-    resumed.train(60)
+    best = straight.snapshot().best_val_epoch
+    resumed.train(best + 5)  # past the best epoch, before the stop: the file's record is the one restored
     state = resumed.state_dict()
+    assert state["best_val"]["epoch"] == best
     state["best_val"].pop("grads"), state["best_val"].pop("train_loss")
     resumed = Trainer.from_state(*OVERFIT, state)
     resumed.train(3000)
