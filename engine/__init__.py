@@ -60,4 +60,14 @@ from . import nn, optim  # noqa: E402
 bool = bool_  # noqa: A001 - torch.bool
 
 _ = _ops
-__all__ = [name for name in dir() if not name.startswith("_")]
+# What `from engine import *` gives, as torch's names: written out, so that adding a name is a
+# decision (the training application in engine.training and engine.lesson is not part of it).
+__all__ = [
+    "Size", "Tensor", "abs", "arange", "as_tensor", "bool", "cat", "clamp", "double", "empty",
+    "enable_grad", "exp", "float", "float32", "float64", "floor_divide", "from_numpy", "full",
+    "full_like", "get_default_dtype", "int64", "is_grad_enabled", "is_tensor", "isfinite", "isnan",
+    "linspace", "log", "long", "manual_seed", "matmul", "mean", "nn", "no_grad", "numel", "ones",
+    "ones_like", "optim", "pow", "rand", "randint", "randn", "randperm", "relu", "set_default_dtype",
+    "set_grad_enabled", "sigmoid", "sqrt", "stack", "sum", "tanh", "tensor", "where", "zeros",
+    "zeros_like",
+]

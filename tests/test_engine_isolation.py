@@ -49,3 +49,13 @@ def test_the_controller_and_the_workspace_import_without_textual():
     ui = sorted({name.split(".")[0] for name in loaded_after("import tui.controller, tui.workspace, tui.settings")}
                 & set(UI_MODULES))
     assert ui == [], f"the controller pulled in UI libraries: {ui}"
+
+
+def test_the_engines_public_names_are_torchs():
+    """`__all__` is written out; each name is there, and none is the training application's."""
+    import engine
+
+    assert len(set(engine.__all__)) == len(engine.__all__)
+    assert all(hasattr(engine, name) for name in engine.__all__)
+    assert {"tensor", "Tensor", "no_grad", "nn", "optim", "manual_seed", "randperm"} <= set(engine.__all__)
+    assert not {"training", "lesson", "ops", "random"} & set(engine.__all__)

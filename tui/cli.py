@@ -331,7 +331,6 @@ def _train(args, parser) -> int:
         if problem:  # found now, not after a long run
             parser.exit(EXIT_USAGE, f"kepler train: error: {option} {target}: {problem}\n")
     trainer, ghosts, run_epochs = _trainer(args, "kepler train", parser)
-    setup, hyper = trainer.setup, trainer.hyper
     log_every = args.log_every or default_log_every(run_epochs)
     has_val = trainer.split.val.size > 0
     history = []

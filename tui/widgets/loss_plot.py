@@ -8,7 +8,6 @@ the epoch where the loss stopped being a number.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from textual.reactive import reactive
