@@ -337,3 +337,30 @@ def test_the_columns_an_open_file_dialog_offers(tmp_path):
     assert csv_columns(BAD / "no_header.csv") == ["1", "2"]  # positions, valid as x_column / y_column
     with pytest.raises(DataError, match="only one column"):
         csv_columns(BAD / "one_column.csv")
+
+
+# ---------------------------------------------------------------------- from mutation survivors
+def test_an_edited_copy_keeps_everything_but_the_points():
+    thermometer = load_builtin("thermometer")
+    edited = thermometer.with_points([1.0, 2.0, 4.0], [3.0, 5.0, 9.0])
+    assert (edited.name, edited.x_label, edited.y_label, edited.description, edited.source) == (
+        "thermometer", "t_u", "t_c", thermometer.description, thermometer.source)
+    assert edited.x.tolist() == [1.0, 2.0, 4.0] and edited.y.tolist() == [3.0, 5.0, 9.0]
+    with pytest.raises(DataError) as refused_edit:
+        thermometer.with_points([1.0, 1.0], [2.0, 3.0])
+    assert str(refused_edit.value) == "thermometer, column 'x': every value is 1; the input column must vary to fit anything"
+
+
+def test_a_builtin_is_named_by_its_name_and_an_unknown_one_lists_them_all():
+    assert [load_builtin(name).name for name in builtin_names()] == builtin_names()
+    with pytest.raises(DataError) as unknown:
+        load_builtin("nope")
+    assert str(unknown.value) == f"unknown dataset 'nope': built-in datasets are {', '.join(builtin_names())}"
+
+
+@pytest.mark.parametrize("dataset, is_file", [
+    ("thermometer", False), ("csv:lab", True), ("lab/points", True), ("points.CSV", True),
+    ("points.tsv", True), ("points.txt", True), ("points", False),
+])
+def test_what_names_a_file_and_what_a_builtin(dataset, is_file):
+    assert is_file_reference(dataset) is is_file
