@@ -97,8 +97,11 @@ class Controller:
         self.runner.step(epochs)
 
     def rewind(self, epochs: int = 1) -> Outcome | None:
-        before = self.runner.latest.epoch
-        if self.runner.rewind(epochs) == before:
+        def back(trainer: Trainer) -> tuple[int, int]:
+            return trainer.epoch, self.runner.rewind(epochs)  # read and stepped back in one command
+
+        before, after = self.runner.call(back)
+        if after == before:
             return Outcome("Nothing to step back to (the start, or further back than the trainer keeps).",
                            severity="warning", timeout=3)
         return None
@@ -163,8 +166,7 @@ class Controller:
         return outcome if outcome.refused else None
 
     def toggle_zero_grad(self) -> Outcome:
-        zero = not self.runner.latest.hyper.zero_grad
-        self.runner.set_hyperparameters(zero_grad=zero)
+        zero = self.runner.call(lambda t: t.set_hyperparameters(zero_grad=not t.hyper.zero_grad).zero_grad)
         if zero:
             return Outcome("Gradients are zeroed before each backward pass again.", "zero_grad on", timeout=3)
         return Outcome("Each backward pass now adds to the old gradients: watch the loss.", "zero_grad off",

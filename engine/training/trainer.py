@@ -145,11 +145,6 @@ class Setup:
                     raise SettingError(f"{role} index {_clip(index)} is not a point number (0, 1, 2, ...)")
         return self
 
-    def check_split(self, points: int) -> "Split":
-        """The split this setup makes of `points` points, or SettingError (e.g. 5% of 11
-        points leaves no validation point): an app checks a new setup before resetting."""
-        return make_split(self.validate(), points)
-
 
 # What `kepler` and `kepler train` (and a setup string's left-out keys) start from: the
 # book's normalised input t_un = 0.1 * t_u, which converges at the default learning rate.
