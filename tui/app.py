@@ -28,6 +28,7 @@ from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome
 from .ghosts import ghosts_from_saved
 from .lesson_steps import STEPS
 from .messages import SettingChosen, SnapshotReady
+from .screens.backprop import BackpropScreen
 from .screens.code_view import CodeScreen
 from .screens.dismiss_once import CommandPaletteOnce
 from .screens.file_dialogs import DatasetPicker, OpenCsvDialog, TextDialog
@@ -100,6 +101,8 @@ class KeplerApp(App):
                 tooltip="the loss over (w, b) for the line, with the descent path (arrows move the start)"),
         Binding("C", "show_code", "Code", show=False,
                 tooltip="the PyTorch code behind this run: read, copy (y) or save (s) it (kepler code prints it)"),
+        Binding("B", "backprop", "Backprop", show=False,
+                tooltip="backprop, one node at a time: the loss's graph, then its backward pass step by step (n)"),
         Binding("k", "pin_ghost", "Pin run", show=False,
                 tooltip="keep this run's loss curve as a dimmed ghost under the next runs"),
         Binding("K", "clear_ghosts", "Clear pinned", show=False, tooltip="remove the pinned loss curves"),
@@ -316,6 +319,14 @@ class KeplerApp(App):
         s = self.snapshot
         what = f"{s.setup.model}, {settings.describe_input(s)}, {s.hyper.optimizer.upper()} lr {s.hyper.learning_rate:g}"
         self.push_screen(CodeScreen(python_code(s.setup, s.hyper, s.dataset), what))
+
+    def action_backprop(self) -> None:
+        from engine.lesson.backprop import BackpropWalk
+
+        def take_walk():  # a copy of the run, taken between two epochs (the run goes on)
+            return self.controller.runner.call(lambda t: (BackpropWalk.of(t), f"the run at epoch {t.epoch}"))
+
+        self.push_screen(BackpropScreen(take_walk, self.action_toggle_zero_grad, ascii_only=self.ascii_plots))
 
     def action_pin_ghost(self) -> None:
         self.tell(self.controller.pin(self.trainer_screen.descent_path))
