@@ -234,7 +234,7 @@ def _build_loss(trainer) -> tuple[Tensor, dict[int, tuple[str, str, str]], dict[
     x_train, y_train = trainer.training_data()
     x, y = Tensor(x_train), Tensor(y_train)
     params = dict(model.named_parameters())
-    named = {id(x): ("x", "data", "the input"), id(y): ("y", "data", "the target: the measured values")}
+    named = {id(x): ("x", "data", "the input"), id(y): ("y", "data", "the target: measured values")}
     for name, p in params.items():
         named[id(p)] = (name, "parameter", "a parameter")
     if isinstance(model, Line):
@@ -275,11 +275,11 @@ def _build_loss(trainer) -> tuple[Tensor, dict[int, tuple[str, str, str]], dict[
         named[id(pre)] = ("z", "op", "hidden layer (one node)")
         column = pre._parents[0]
         named[id(column)] = ("x", "data", "the input, as a column")
-        for name, short, words in (("hidden_linear.weight", "W₁", "hidden layer's weights"),
-                                   ("hidden_linear.bias", "b₁", "hidden layer's biases"),
-                                   ("output_linear.weight", "W₂", "output layer's weights"),
-                                   ("output_linear.bias", "b₂", "output layer's bias")):
-            named[id(params[name])] = (short, "parameter", f"{words} ({name})")
+        for name, short, words in (("hidden_linear.weight", "W₁", "hidden weights (hidden.w)"),
+                                   ("hidden_linear.bias", "b₁", "hidden biases (hidden.b)"),
+                                   ("output_linear.weight", "W₂", "output weights (output.w)"),
+                                   ("output_linear.bias", "b₂", "output bias (output.b)")):
+            named[id(params[name])] = (short, "parameter", words)
         note = ("Grouped: each layer x Wᵀ + b is one node (AddmmBackward0), as PyTorch's nn.Linear makes "
                 "it (PyTorch adds a TBackward0 node for the transposed W).")
         return loss, named, params, note

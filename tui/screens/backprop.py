@@ -80,7 +80,7 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
             with VerticalScroll(id="backprop-scroll"):
                 yield Static("", id="backprop-graph")
                 yield Static("", id="backprop-step")
-            yield Static(self.plain("n/→ next step  p/← back  r restart  a zero_grad on/off  ↑↓ scroll  esc close"),
+            yield Static(self.plain("n/→ next  p/← back  r restart  a zero_grad on/off  ↑↓ scroll  esc close"),
                          id="backprop-keys", markup=False)
 
     def on_mount(self) -> None:
@@ -131,12 +131,15 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
             return
         p = self.current
         switch = "on" if p.zero_grad else "off: .grad accumulates"
-        title = (f"[b]Backprop, one node at a time[/b]  epoch {p.epoch}'s backward pass, from {self.where} "
-                 f"(a copy: the run goes on)  zero_grad {switch}")
+        title = (f"[b]Backprop, one node at a time:[/b] epoch {p.epoch}, from {self.where} "
+                 f"(a copy: the run goes on), zero_grad {switch}")
         self.query_one("#backprop-title", Static).update(self.plain(title))
         width = max(60, self.query_one("#backprop-scroll").content_size.width or 76)
         self.query_one("#backprop-graph", Static).update(self.graph_text(width))
-        self.query_one("#backprop-step", Static).update(self.step_text(width))
+        step = self.query_one("#backprop-step", Static)
+        step.update(self.step_text(width))
+        # keep what this key did in sight (the graph stays above it; ↑ shows it)
+        self.call_after_refresh(step.scroll_visible, animate=False)
 
     def received(self) -> tuple[dict[int, str], int | None]:
         """What each node shows in its gradient column at this position, and the node in focus."""
@@ -173,7 +176,7 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
         op_w = max(len(node.grad_fn or node.kind) for _, node in rows)
         words = width >= 110
         value_w = 22 if width >= 100 else 17
-        words_w = 28 if words else 0
+        words_w = 30 if words else 0
         grad_w = max(10, width - 2 - name_w - op_w - value_w - words_w - 4)
         header = f"  {'node':<{name_w}} {'grad_fn':<{op_w}} "
         if words:
@@ -187,18 +190,18 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
             if words:
                 line += f"{(node.words or node.formula)[:words_w - 1]:<{words_w}} "
             line += f"{few(node.value, node.shape, value_w):<{value_w}} "
-            grad = shown.get(node.key, "" if node.kind == "data" else "·")
+            grad = shown.get(node.key, "" if node.kind == "data" else "—")
             line += grad[:grad_w]
             style = "bold reverse" if node.key == focus else ("dim" if node.kind == "data" else "")
             text.append(self.plain(line.rstrip()) + "\n", style=style)
-        if p.note:
-            text.append(self.plain(p.note) + "\n", style="italic")
         return text
 
     def step_text(self, width: int) -> Text:
         p = self.current
         steps = len(p.steps)
         text = Text()
+        if p.note:
+            text.append(self.plain(p.note) + "\n\n", style="italic")
         if self.position == 0:
             text.append(self.plain(self.forward_words(p)))
         elif self.position <= steps:
@@ -230,7 +233,7 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
         step = p.steps[k - 1]
         node = p.nodes[step.node]
         lines = [f"Step {k} of {len(p.steps)}: {node.grad_fn}   {node.name} = {node.formula}"
-                 + (f"   ({node.words})" if node.words else ""),
+                 + (f"   {node.words}" if node.words else ""),
                  f"  arriving from above  dL/d{node.name} = {few(step.incoming, step.shape, 40)}"]
         for sent in step.sent:
             to = p.nodes[sent.to]
