@@ -272,13 +272,13 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
         rows = self.check_rows(p)
         label_w = max(len(r[0]) for r in rows) if rows else 5
         what = "this backward pass" if p.zero_grad else "added by this pass"
-        lines.append(f"  {'':<{label_w}}  {what:>18}   gradient check (g), autograd")
+        lines.append(f"  {'':<{label_w}}  {what:>18}   gradient check (g): autograd")
         for label, ours, theirs in rows:
             lines.append(f"  {label:<{label_w}}  {ours:>18}   {theirs:>12}   {'equal' if ours == theirs else 'DIFFERENT'}")
         lines.append("")
         rows = self.table_rows(p)
         label_w = max(len(r[0]) for r in rows) if rows else 5
-        lines.append(f"  {'':<{label_w}}  {'.grad now':>18}   Parameters table after this epoch (n), "
+        lines.append(f"  {'':<{label_w}}  {'.grad now':>18}   Parameters table after n: "
                      f"{'last grad' if self.element_rows(p) else '|grad|'}")
         for label, ours, theirs in rows:
             lines.append(f"  {label:<{label_w}}  {ours:>18}   {theirs:>12}   {'equal' if ours == theirs else 'DIFFERENT'}")
