@@ -68,6 +68,25 @@ def test_the_walk_gives_the_trainers_gradients_bit_for_bit(model, zero_grad):
                 assert np.array_equal(p.added[name], p.grads[name])
 
 
+@pytest.mark.parametrize("hyper", [Hyperparameters(learning_rate=1e-2, momentum=0.9),
+                                   Hyperparameters(optimizer="adam", learning_rate=0.1)])
+def test_later_passes_follow_the_optimizers_state(hyper):
+    t = Trainer(MODELS["mlp:4"][0], hyper)
+    t.train(3)
+    walk = BackpropWalk.of(t)
+    for index in range(3):
+        expected = grads_after_one_epoch(t)
+        assert all(np.array_equal(g, expected[name]) for name, g in walk.pass_(index).grads.items())
+
+
+def test_a_diverged_run_is_walked_without_warnings(recwarn):
+    t = Trainer(Setup(), Hyperparameters(learning_rate=1e-2))
+    t.train(20)
+    assert t.state == "diverged"
+    p = BackpropWalk.of(t).pass_(1)
+    assert p.loss == np.inf and not recwarn.list
+
+
 def test_with_zero_grad_off_the_old_gradient_is_added_to():
     t = trainer("linear", zero_grad=False, epochs_done=1)
     old = {name: np.asarray(g).copy() for name, g in t.snapshot().grads.items()}

@@ -30,7 +30,6 @@ can show they agree.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -286,10 +285,16 @@ def _build_loss(trainer) -> tuple[Tensor, dict[int, tuple[str, str, str]], dict[
     return loss, named, params, ""
 
 
+def copy_run(trainer):
+    """A trainer that continues exactly where `trainer` is (parameters, .grad, optimizer
+    state, history...), sharing nothing it could change: the session files' round trip."""
+    return type(trainer).from_state(trainer.setup, trainer.hyper, trainer.state_dict(), dataset=trainer.dataset)
+
+
 def _walk(trainer, epoch: int) -> tuple[Pass, object]:
     """One epoch on a copy of `trainer`, one node at a time; returns the pass and the copy
     after the trainer's own epoch (where the next pass starts)."""
-    shadow = copy.deepcopy(trainer)
+    shadow = copy_run(trainer)
     hyper = shadow.hyper
     if hyper.zero_grad:
         shadow.optimizer.zero_grad()
@@ -342,9 +347,8 @@ def _walk(trainer, epoch: int) -> tuple[Pass, object]:
     # The same epoch as the trainer runs it (its fused nodes where it has them), and the
     # gradient check at these parameters: what the Parameters table and `g` show.
     checks = check_gradients(shadow, max_elements=8 if shadow.setup.model == "linear" else 2)
-    after = copy.deepcopy(trainer)
-    with np.errstate(all="ignore"):
-        after.advance()
+    after = copy_run(trainer)
+    after.advance()
     trainer_grads = {n: None if p.grad is None else p.grad.data.copy() for n, p in after.model.named_parameters()}
     result = Pass(
         epoch=epoch, model=shadow.setup.model, nodes=tuple(nodes), root=keys[id(loss)], steps=tuple(steps),
@@ -369,12 +373,13 @@ class BackpropWalk:
     @classmethod
     def of(cls, trainer) -> "BackpropWalk":
         """Copy the run now (call it between two epochs, e.g. through the runner)."""
-        return cls(copy.deepcopy(trainer), trainer.epoch, trainer.state)
+        return cls(copy_run(trainer), trainer.epoch, trainer.state)
 
     def pass_(self, index: int) -> Pass:
         """The `index`-th epoch from the copy (0: the next epoch the run would train)."""
         while len(self.passes) <= index:
             source = self.trainer if self._next is None else self._next
-            walked, self._next = _walk(source, self.start + len(self.passes) + 1)
+            with np.errstate(all="ignore"):  # a diverging run overflows: inf is shown, not warned about
+                walked, self._next = _walk(source, self.start + len(self.passes) + 1)
             self.passes.append(walked)
         return self.passes[index]

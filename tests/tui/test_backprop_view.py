@@ -118,6 +118,17 @@ async def test_ascii_shows_no_other_characters():
                 await pilot.press("n")
 
 
+async def test_a_diverged_run_opens_too():
+    app = make_app(Setup(), Hyperparameters(learning_rate=1e-2), pretrain=20)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.snapshot.state == "diverged"
+        await pilot.press("B")
+        screen = app.screen
+        assert isinstance(screen, BackpropScreen) and "inf" in screen.text
+        await to_the_end(pilot, screen)
+        assert "Done" in screen.text
+
+
 def test_few_values_say_the_shape():
     assert few(np.float32(3.5), ()) == "3.5000"
     assert few(np.arange(11, dtype=np.float32), (11,), 20) == "[11] 0 1 2 3 4 5 6 …"  # 20 characters
