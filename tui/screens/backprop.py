@@ -278,7 +278,9 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
         lines.append("")
         rows = self.table_rows(p)
         label_w = max(len(r[0]) for r in rows) if rows else 5
-        lines.append(f"  {'':<{label_w}}  {'.grad now':>18}   Parameters table after n: "
+        stopped = self.walk.state in ("diverged", "finished")  # n does not train there
+        lines.append(f"  {'':<{label_w}}  {'.grad now':>18}   Parameters table "
+                     f"{'had the run gone on' if stopped else 'after n'}: "
                      f"{'last grad' if self.element_rows(p) else '|grad|'}")
         for label, ours, theirs in rows:
             lines.append(f"  {label:<{label_w}}  {ours:>18}   {theirs:>12}   {'equal' if ours == theirs else 'DIFFERENT'}")
