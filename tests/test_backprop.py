@@ -232,3 +232,11 @@ def test_the_chapters_first_gradient_is_pytorchs_to_the_bit():
     b = torch.tensor(0.0, requires_grad=True)
     ((w * torch.from_numpy(x_train) + b - torch.from_numpy(y_train)) ** 2).mean().backward()
     assert (float(w.grad), float(b.grad)) == (float(p.grads["w"]), float(p.grads["b"]))
+
+
+def test_the_exponent_is_read_from_the_graph():
+    from engine.lesson.backprop import _power
+    from engine.tensor import Tensor
+
+    x = Tensor(np.array([1.5, 2.0], dtype=np.float32), requires_grad=True)
+    assert _power(x ** 2) == 2.0 and _power(x ** 3) == 3.0 and _power(x ** 0.5) == 0.5
