@@ -172,9 +172,11 @@ def local_derivative(op: str, inputs: list[np.ndarray], out: np.ndarray, power: 
 def _power(tensor: Tensor) -> float:
     """The exponent of a PowBackward0 node, read from its backward function (2 for a square)."""
     fn = tensor._backward
-    names = fn.__code__.co_freevars
-    if "exponent" in names and fn.__closure__:
-        return float(fn.__closure__[names.index("exponent")].cell_contents)
+    while fn is not None and fn.__closure__:
+        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__))
+        if "exponent" in cells:
+            return float(cells["exponent"].cell_contents)
+        fn = cells["backward"].cell_contents if "backward" in cells else None  # inside a wrapper (_quiet)
     return 2.0
 
 
