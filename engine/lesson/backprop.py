@@ -31,6 +31,7 @@ can show they agree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -109,10 +110,17 @@ class Pass:
     added: dict  # name -> what this backward pass added to .grad (the gradient of this loss)
     grads: dict  # name -> .grad after the pass
     trainer_grads: dict  # name -> .grad after the trainer's own epoch (the Parameters table's "last grad")
-    gradient_check: GradientChecks  # at these parameters
+    at: object  # a copy of the run as this pass found it (for the gradient check)
     learning_rate: float
     optimizer: str
     note: str = ""  # what is grouped, for models that group
+
+    @cached_property
+    def gradient_check(self) -> GradientChecks:
+        """The gradient check at these parameters, as `g` makes it (the same elements); made
+        when first asked for: its finite differences cost two forward passes per element."""
+        with np.errstate(all="ignore"):  # a diverged run's loss is inf: shown, not warned about
+            return check_gradients(self.at, max_elements=8 if self.model == "linear" else 2)
 
     @property
     def loss(self) -> float:
@@ -346,16 +354,15 @@ def _walk(trainer, epoch: int) -> tuple[Pass, object]:
     grads = {n: None if p.grad is None else p.grad.data.copy() for n, p in params.items()}
     current = {n: p.data.copy() for n, p in params.items()}
 
-    # The same epoch as the trainer runs it (its fused nodes where it has them), and the
-    # gradient check at these parameters: what the Parameters table and `g` show.
-    checks = check_gradients(shadow, max_elements=8 if shadow.setup.model == "linear" else 2)
+    # The same epoch as the trainer runs it (its fused nodes where it has them): what the
+    # Parameters table shows after it. (The gradient check, what `g` shows, comes when asked.)
     after = copy_run(trainer)
     after.advance()
     trainer_grads = {n: None if p.grad is None else p.grad.data.copy() for n, p in after.model.named_parameters()}
     result = Pass(
         epoch=epoch, model=shadow.setup.model, nodes=tuple(nodes), root=keys[id(loss)], steps=tuple(steps),
         zero_grad=hyper.zero_grad, params=current, grad_before=before, added=added, grads=grads,
-        trainer_grads=trainer_grads, gradient_check=checks, learning_rate=hyper.learning_rate,
+        trainer_grads=trainer_grads, at=shadow, learning_rate=hyper.learning_rate,
         optimizer=hyper.optimizer, note=note)
     return result, after
 
