@@ -84,6 +84,7 @@ def test_a_diverged_run_is_walked_without_warnings(recwarn):
     t.train(20)
     assert t.state == "diverged"
     p = BackpropWalk.of(t).pass_(1)
+    assert len(p.gradient_check) == 2  # made at an infinite loss
     assert p.loss == np.inf and not recwarn.list
 
 
