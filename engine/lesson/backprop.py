@@ -126,9 +126,6 @@ class Pass:
     def loss(self) -> float:
         return float(self.nodes[self.root].value)
 
-    def parameter_nodes(self) -> list[GraphNode]:
-        return [n for n in self.nodes if n.kind == "parameter"]
-
     def order(self) -> list[str]:
         """The grad_fn names in the order the backward pass runs them."""
         return [self.nodes[s.node].grad_fn for s in self.steps]
@@ -190,7 +187,7 @@ def _power(tensor: Tensor) -> float:
 
 def _graph(loss: Tensor, named: dict[int, tuple[str, str, str]],
            parameters: dict[int, str]) -> tuple[list[GraphNode], dict[int, int]]:
-    """The nodes under `loss`, each before its inputs (depth first, the op's input order).
+    """The nodes under `loss`, each before its inputs (level by level, in each op's input order).
 
     `named`: id(tensor) -> (name, kind, words) for the tensors a reader knows by name."""
     nodes: list[GraphNode] = []
