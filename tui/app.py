@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 import data
 from engine.lesson.presets import PRESETS
+from engine.lesson.suggested import suggestion
 from engine.training.trainer import SettingError, Trainer
 from engine.training.session import SessionError, write_atomic
 
@@ -337,9 +338,16 @@ class KeplerApp(App):
 
     # ------------------------------------------------------------------ data
     def action_pick_dataset(self) -> None:
-        datasets = [(name, describe_builtin(name)) for name in data.builtin_names()]
-        self.push_screen(DatasetPicker(datasets, self.snapshot.setup.dataset),
+        names = data.builtin_names()
+        datasets = [(name, describe_builtin(name)) for name in names]
+        self.push_screen(DatasetPicker(datasets, self.snapshot.setup.dataset,
+                                       suggestions={name: suggested_text(name) for name in names},
+                                       try_suggestion=self.try_suggestion),
                          lambda name: name and self.tell(self.controller.pick_dataset(name)))
+
+    def try_suggestion(self, name: str) -> str | None:
+        """`t` in the dataset picker: that dataset with its suggested setup (its Try: line)."""
+        return self.error_of(self.controller.pick_suggested(name))
 
     def action_open_csv(self) -> None:
         current = self.snapshot.setup.dataset
@@ -374,8 +382,10 @@ class KeplerApp(App):
                 return
             self.tell(self.controller.pick_dataset(name) if path is None else self.controller.open_csv(str(path), None, None))
 
+        suggestions = {name: suggested_text(name) for name in data.builtin_names()}
         self.push_screen(DatasetPicker(datasets, now, title="Open data (the run starts over)",
-                                       hint="enter opens; escape cancels"), chosen)
+                                       hint="enter opens; escape cancels", suggestions=suggestions,
+                                       try_suggestion=self.try_suggestion), chosen)
 
     def action_edit_points(self) -> None:
         plot = self.trainer_screen.query_one(FitPlot)
@@ -547,6 +557,15 @@ KEY_NAMES = {"plus": "+", "equals_sign": "=", "minus": "-", "asterisk": "*", "sl
 def key_label(keys: str) -> str:
     """'backspace,comma' -> 'backspace or ,': a binding's keys as they are printed on the keyboard."""
     return " or ".join(KEY_NAMES.get(key, key) for key in keys.split(","))
+
+
+def suggested_text(name: str) -> str | None:
+    """A built-in dataset's suggested setup as one line, why it cannot be used, or None."""
+    try:
+        tried = suggestion(name)
+    except SettingError as exc:
+        return f"(unusable: {exc})"
+    return None if tried is None else tried.text
 
 
 def describe_builtin(name: str) -> str:

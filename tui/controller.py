@@ -19,6 +19,7 @@ import numpy as np
 import data
 from engine.lesson.gradcheck import check_gradients
 from engine.lesson.presets import preset
+from engine.lesson.suggested import suggestion
 from engine.training import session as sessions
 from engine.training.runner import BackgroundTrainer
 from engine.training.setup_string import format_setup_string, parse_setup_string
@@ -181,6 +182,19 @@ class Controller:
     def pick_dataset(self, name: str) -> Outcome:
         return self.start_over(f"dataset {name}",
                                setup_changes={"dataset": name, "x_column": None, "y_column": None, **FRESH_SPLIT})
+
+    def pick_suggested(self, name: str) -> Outcome:
+        """A built-in dataset with the setup its file suggests (its `Try:` line): data,
+        model, input, split and optimizer in one change. A malformed line changes nothing."""
+        try:
+            tried = suggestion(name)
+        except SettingError as exc:
+            return refused(str(exc))
+        if tried is None:
+            return refused(f"{name} suggests no setup of its own; enter picks it with the current settings")
+        after = f"  Then try {tried.then}." if tried.then else ""
+        return self.start_over(f"{name}, suggested setup", tried.setup, hyper=tried.hyper,
+                               say=f"{name} with its suggested setup: {tried.setup_string}.{after}  (space trains)")
 
     def open_csv(self, path: str, x_column: str | None, y_column: str | None) -> Outcome:
         if not path:
