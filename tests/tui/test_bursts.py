@@ -13,6 +13,7 @@ from pilot_helpers import burst, make_app, notifications
 @pytest.mark.parametrize("keys", [
     ("p", "enter", "enter"),  # the preset picker
     ("d", "enter", "enter"),  # the dataset picker
+    ("d", "up", "t", "t", "enter"),  # the dataset picker's suggested setup
     ("c", "enter", "enter", "enter"),  # the lesson's steps
     ("question_mark", "escape", "escape"),  # the help
     ("ctrl+p", "s", "e", "t", "u", "p", "enter", "enter", "enter"),  # the command palette
