@@ -12,6 +12,7 @@ from pilot_helpers import burst, make_app, notifications
 
 @pytest.mark.parametrize("keys", [
     ("p", "enter", "enter"),  # the preset picker
+    ("p", "7", "7", "enter"),  # the preset picker, by number
     ("d", "enter", "enter"),  # the dataset picker
     ("d", "up", "t", "t", "enter"),  # the dataset picker's suggested setup
     ("c", "enter", "enter", "enter"),  # the lesson's steps
