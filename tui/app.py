@@ -25,7 +25,7 @@ from engine.training.trainer import SettingError, Trainer
 from engine.training.session import SessionError, write_atomic
 
 from . import settings
-from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome
+from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome, run_label
 from .ghosts import ghosts_from_saved
 from .lesson_steps import STEPS
 from .messages import SettingChosen, SnapshotReady
@@ -36,6 +36,7 @@ from .screens.gradient_check import GradientCheckScreen
 from .screens.help import HelpScreen
 from .screens.landscape import LandscapeScreen
 from .screens.lesson import LessonScreen
+from .screens.pinned_runs import PinnedRunsScreen
 from .screens.point_editor import PointEditor
 from .screens.preset_picker import PresetPicker
 from .screens.setting_dialog import SettingDialog
@@ -104,6 +105,8 @@ class KeplerApp(App):
         Binding("k", "pin_ghost", "Pin run", show=False,
                 tooltip="keep this run's loss curve as a dimmed ghost under the next runs"),
         Binding("K", "clear_ghosts", "Clear pinned", show=False, tooltip="remove the pinned loss curves"),
+        Binding("P", "pinned_runs", "Pinned runs", show=False,
+                tooltip="the pinned runs side by side: settings, final training loss, best validation loss and its epoch"),
         Binding("c", "lesson", "Lesson", show=False, tooltip="Kepler's seven steps, one at a time (kepler --lesson)"),
         Binding("backspace,comma", "rewind", "Step back", show=False, key_display=",",
                 tooltip="go back one epoch, exactly as it was then (n replays it)"),
@@ -325,6 +328,10 @@ class KeplerApp(App):
     def action_clear_ghosts(self) -> None:
         self.controller.clear_ghosts()
         self.show_ghosts()
+
+    def action_pinned_runs(self) -> None:
+        s = self.snapshot
+        self.push_screen(PinnedRunsScreen(self.controller.ghosts, s, run_label(s)))
 
     @property
     def pinned_ghosts(self):
