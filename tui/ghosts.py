@@ -158,7 +158,7 @@ def differences(pinned: tuple[Setup, Hyperparameters], setup: Setup, hyper: Hype
     return told
 
 
-def difference_label(ghost: "Ghost", setup: Setup, hyper: Hyperparameters, limit: int = 18) -> str:
+def difference_label(ghost: "Ghost", setup: Setup, hyper: Hyperparameters, limit: int = 22) -> str:
     """A pinned run's legend entry: what differs from the run on screen, cut to `limit`."""
     pinned = ghost.pinned_setup
     if pinned is None:

@@ -50,10 +50,13 @@ async def test_a_pinned_run_is_saved_and_drawn_again_in_a_fresh_app(tmp_path):
         np.testing.assert_array_equal(ghost.train_loss, pinned.train_loss)
         np.testing.assert_array_equal(ghost.val_loss, pinned.val_loss)
         np.testing.assert_array_equal(ghost.path, pinned.path)
-        assert "1 pinned" in plot.border_title
+        assert ghost.settings == pinned.settings and "··1 same settings" in plot.border_title
         await pilot.press("r", "n")  # a new run: the ghost's dots stay under it
         await pilot.pause()
-        assert "·" in plot.text and "1 pinned" in plot.border_title
+        assert "·" in plot.text and "··1 same settings" in plot.border_title
+        await pilot.press("v")  # another split: the legend says the pinned run had the other one
+        await pilot.pause()
+        assert "··1 val 20%" in plot.border_title
 
 
 async def test_the_app_takes_a_loaded_sessions_ghosts_at_start(tmp_path):
@@ -69,7 +72,8 @@ async def test_the_app_takes_a_loaded_sessions_ghosts_at_start(tmp_path):
     async with started.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert [g.label for g in started.pinned_ghosts] == [pinned[0].label]
-        assert "1 pinned" in started.query_one(LossPlot).border_title
+        assert [g.settings for g in started.pinned_ghosts] == [pinned[0].settings]
+        assert "··1 same settings" in started.query_one(LossPlot).border_title
 
 
 async def test_a_session_with_a_wrong_ghost_is_refused_naming_the_field(tmp_path):

@@ -52,7 +52,7 @@ def test_the_legend_entry_is_short_and_says_same_settings_when_nothing_differs()
     many = format_setup_string(replace(setup, model="mlp:24", input_transform="none", val_fraction=0.5),
                                replace(hyper, optimizer="adam", learning_rate=0.05))
     label = difference_label(ghost(many), setup, hyper)
-    assert label == "mlp:24, raw, Adam…" and len(label) == 18
+    assert label == "mlp:24, raw, Adam, lr…" and len(label) == 22
     assert difference_label(ghost(None, "an old label"), setup, hyper) == "an old label"  # saved before settings
 
 
