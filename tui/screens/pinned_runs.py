@@ -26,11 +26,12 @@ from .dismiss_once import DismissOnce
 
 
 def loss_text(value: float | None) -> str:
+    """A loss as the Train/val panel writes it (so the same number reads the same)."""
     if value is None:
         return "—"
     if not math.isfinite(value):
         return "inf" if value > 0 else "NaN"
-    return f"{value:.4f}" if 1e-3 <= abs(value) < 1e5 else f"{value:.3e}"
+    return fmt.short(value)
 
 
 def pinned_runs_table(ghosts: tuple[Ghost, ...], s: Snapshot, this_run: str) -> Table:
