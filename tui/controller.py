@@ -259,8 +259,12 @@ class Controller:
         epochs, train, val = with_best_row(h.epochs.astype(np.float64), h.train_loss.astype(np.float64), val, best)
         path = descent_path.points.copy() if s.setup == descent_path.setup and s.setup.model == "linear" else None
         has_path = path is not None and len(path)
+        try:
+            pinned_settings = format_setup_string(s.setup, s.hyper)
+        except SettingError:  # a file name a setup string cannot hold (a double quote): described by its label
+            pinned_settings = None
         ghost = Ghost(label, epochs, train, val, path if has_path else None, loss_surface(s) if has_path else None,
-                      format_setup_string(s.setup, s.hyper))
+                      pinned_settings)
         self.ghosts = (self.ghosts + (ghost,))[-MAX_GHOSTS:]
         return Outcome(f"Pinned: {label} ({len(self.ghosts)} pinned; P lists them, K clears them).", "Ghost")
 

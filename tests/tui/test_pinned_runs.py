@@ -91,3 +91,14 @@ async def test_a_burst_of_keys_opens_the_table_once():
         await pilot.press("N", "k")
         await burst(pilot, "P", "P", "escape", "escape", "P", "enter")
         assert app.screen_stack == [app.trainer_screen]
+
+
+async def test_a_run_on_a_file_a_setup_string_cannot_name_is_pinned_by_its_label(tmp_path):
+    path = tmp_path / 'odd"name.csv'
+    path.write_text("x,y\n1,2\n2,4\n3,7\n4,8\n")
+    app = make_app(Setup(dataset=str(path), input_transform="standardize"), Hyperparameters(learning_rate=0.1))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("N", "k", "P")
+        (ghost,) = app.pinned_ghosts
+        assert ghost.settings is None and ghost.label.startswith('odd"name.csv: linear')
+        assert "(its settings were not kept" in app.screen.text

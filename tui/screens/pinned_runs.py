@@ -45,7 +45,7 @@ def pinned_runs_table(ghosts: tuple[Ghost, ...], s: Snapshot, this_run: str) -> 
     for number, ghost in enumerate(ghosts, 1):
         pinned = ghost.pinned_setup
         if pinned is None:
-            differs = "(saved without its settings)"
+            differs = "(its settings were not kept: an older session, or a file name a setup string cannot hold)"
         else:
             told = differences(pinned, s.setup, s.hyper)
             differs = f"≠ {', '.join(told)}" if told else "the same settings as now"
