@@ -30,6 +30,10 @@ NOW = (Setup(input_transform="scale", input_scale=0.1), Hyperparameters(learning
     ({}, {"zero_grad": False}, ["no zero_grad"]),
     ({"dtype": "float64"}, {"weight_decay": 0.01}, ["wd 0.01", "float64"]),
     ({}, {"epochs": 100}, ["100 epochs"]),
+    ({}, {"early_stopping": True}, ["early stop on"]),
+    ({}, {"optimizer": "adam", "beta1": 0.5, "beta2": 0.9}, ["Adam", "β 0.5/0.9"]),
+    ({"model": "mlp:8", "init_seed": 4}, {}, ["mlp:8", "init seed 4"]),
+    ({"dataset": "csv:/data/lab.csv", "x_column": "t", "y_column": 3}, {}, ["lab.csv t/3"]),
 ])
 def test_what_differs_is_told_from_the_pinned_runs_side(setup_changes, hyper_changes, told):
     pinned = (replace(NOW[0], **setup_changes), replace(NOW[1], **hyper_changes))

@@ -102,3 +102,20 @@ async def test_a_run_on_a_file_a_setup_string_cannot_name_is_pinned_by_its_label
         (ghost,) = app.pinned_ghosts
         assert ghost.settings is None and ghost.label.startswith('odd"name.csv: linear')
         assert "(its settings were not kept" in app.screen.text
+
+
+async def test_five_pinned_runs_at_80x24_tell_what_fits_and_count_the_rest():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(5):  # each pinned, then the rate halved: five runs, five rates
+            await pilot.press("n", "k", "slash", "r")
+        await pilot.press("n")
+        await pilot.pause()
+        from tui.widgets.loss_plot import LossPlot
+
+        plot = app.query_one(LossPlot)
+        assert "5 pinned (P)" in plot.border_title
+        legend = plot.text.splitlines()[0]
+        assert legend.startswith("··1 lr 0.01 ··2 lr 0.005 ") and legend.endswith(" (P)")
+        told = legend.count("··")
+        assert 2 <= told < 5 and legend.endswith(f"+{5 - told} (P)")
