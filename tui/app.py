@@ -20,11 +20,12 @@ from textual.screen import Screen
 
 import data
 from engine.lesson.presets import PRESETS
+from engine.lesson.suggested import suggestion
 from engine.training.trainer import SettingError, Trainer
 from engine.training.session import SessionError, write_atomic
 
 from . import settings
-from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome
+from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome, run_label
 from .ghosts import ghosts_from_saved
 from .lesson_steps import STEPS
 from .messages import SettingChosen, SnapshotReady
@@ -36,6 +37,7 @@ from .screens.gradient_check import GradientCheckScreen
 from .screens.help import HelpScreen
 from .screens.landscape import LandscapeScreen
 from .screens.lesson import LessonScreen
+from .screens.pinned_runs import PinnedRunsScreen
 from .screens.point_editor import PointEditor
 from .screens.preset_picker import PresetPicker
 from .screens.setting_dialog import SettingDialog
@@ -106,6 +108,8 @@ class KeplerApp(App):
         Binding("k", "pin_ghost", "Pin run", show=False,
                 tooltip="keep this run's loss curve as a dimmed ghost under the next runs"),
         Binding("K", "clear_ghosts", "Clear pinned", show=False, tooltip="remove the pinned loss curves"),
+        Binding("P", "pinned_runs", "Pinned runs", show=False,
+                tooltip="the pinned runs side by side: settings, final training loss, best validation loss and its epoch"),
         Binding("c", "lesson", "Lesson", show=False, tooltip="Kepler's seven steps, one at a time (kepler --lesson)"),
         Binding("backspace,comma", "rewind", "Step back", show=False, key_display=",",
                 tooltip="go back one epoch, exactly as it was then (n replays it)"),
@@ -336,6 +340,10 @@ class KeplerApp(App):
         self.controller.clear_ghosts()
         self.show_ghosts()
 
+    def action_pinned_runs(self) -> None:
+        s = self.snapshot
+        self.push_screen(PinnedRunsScreen(self.controller.ghosts, s, run_label(s)))
+
     @property
     def pinned_ghosts(self):
         return self.controller.ghosts
@@ -348,9 +356,16 @@ class KeplerApp(App):
 
     # ------------------------------------------------------------------ data
     def action_pick_dataset(self) -> None:
-        datasets = [(name, describe_builtin(name)) for name in data.builtin_names()]
-        self.push_screen(DatasetPicker(datasets, self.snapshot.setup.dataset),
+        names = data.builtin_names()
+        datasets = [(name, describe_builtin(name)) for name in names]
+        self.push_screen(DatasetPicker(datasets, self.snapshot.setup.dataset,
+                                       suggestions={name: suggested_text(name) for name in names},
+                                       try_suggestion=self.try_suggestion),
                          lambda name: name and self.tell(self.controller.pick_dataset(name)))
+
+    def try_suggestion(self, name: str) -> str | None:
+        """`t` in the dataset picker: that dataset with its suggested setup (its Try: line)."""
+        return self.error_of(self.controller.pick_suggested(name))
 
     def action_open_csv(self) -> None:
         current = self.snapshot.setup.dataset
@@ -385,8 +400,10 @@ class KeplerApp(App):
                 return
             self.tell(self.controller.pick_dataset(name) if path is None else self.controller.open_csv(str(path), None, None))
 
+        suggestions = {name: suggested_text(name) for name in data.builtin_names()}
         self.push_screen(DatasetPicker(datasets, now, title="Open data (the run starts over)",
-                                       hint="enter opens; escape cancels"), chosen)
+                                       hint="enter opens; escape cancels", suggestions=suggestions,
+                                       try_suggestion=self.try_suggestion), chosen)
 
     def action_edit_points(self) -> None:
         plot = self.trainer_screen.query_one(FitPlot)
@@ -558,6 +575,15 @@ KEY_NAMES = {"plus": "+", "equals_sign": "=", "minus": "-", "asterisk": "*", "sl
 def key_label(keys: str) -> str:
     """'backspace,comma' -> 'backspace or ,': a binding's keys as they are printed on the keyboard."""
     return " or ".join(KEY_NAMES.get(key, key) for key in keys.split(","))
+
+
+def suggested_text(name: str) -> str | None:
+    """A built-in dataset's suggested setup as one line, why it cannot be used, or None."""
+    try:
+        tried = suggestion(name)
+    except SettingError as exc:
+        return f"(unusable: {exc})"
+    return None if tried is None else tried.text
 
 
 def describe_builtin(name: str) -> str:

@@ -361,7 +361,8 @@ def _train(args, parser) -> int:
         if interrupted:
             print(f"Interrupted at epoch {trainer.epoch}: what was reached is reported"
                   f"{' and kept' if args.save or args.export_history else ''}.", file=sys.stderr)
-        _report(args, trainer, snapshot, history, report, interrupted)
+        suggested = None if "load" in args.explicit else _suggestion(trainer)
+        _report(args, trainer, snapshot, history, report, interrupted, suggested)
         status = _keep(trainer, ghosts, args, parser)
     return EXIT_INTERRUPTED if interrupted else status
 
@@ -383,7 +384,23 @@ def _code(args, parser) -> int:
     return 0
 
 
-def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
+def _suggestion(trainer):
+    """The built-in dataset's suggested setup (its Try: line), unless this run is that setup.
+    A Try line that cannot be used is said on stderr; the run's own report is unaffected."""
+    from engine.lesson.suggested import suggestion
+    from engine.training.trainer import SettingError
+
+    try:
+        tried = suggestion(trainer.setup.dataset)
+    except SettingError as exc:
+        print(f"kepler train: note: {exc}", file=sys.stderr)
+        return None
+    if tried is None or (tried.setup, tried.hyper) == (trainer.setup, trainer.hyper):
+        return None
+    return tried
+
+
+def _report(args, trainer, snapshot, history, out, interrupted: bool, suggested=None) -> None:
     setup = trainer.setup
     if args.json:
         doc = {
@@ -397,6 +414,7 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
             "best_val_epoch": snapshot.best_val_epoch,
             "stopped_at": snapshot.stopped_at,
             "interrupted": interrupted,
+            "suggested_setup": None if suggested is None else suggested.setup_string,
         }
         json.dump(doc, out, indent=1, allow_nan=False)
         print(file=out)
@@ -413,6 +431,9 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
     elif snapshot.overfitting_since is not None:
         print(f"Overfitting since epoch {snapshot.overfitting_since}: validation loss has been rising since "
               f"{snapshot.best_val_loss:.4f} while training loss went on falling", file=out)
+    if suggested is not None:
+        then = f", then change {suggested.then}" if suggested.then else ""
+        print(f"Try: {suggested.command('train')}  ({setup.dataset}'s suggested setup{then})", file=out)
 
 
 def _config(setup, hyper) -> dict:
