@@ -85,11 +85,11 @@ class LossPlot(Plot):
         train = self.line_symbol("⠒⠒", "**")
         val = self.line_symbol("▀▀", "++")
         scale = "log" if self.log_scale else "linear"
-        legend = f"[$primary]{train}[/] train"
+        legend = f"[$kepler-train]{train}[/] train"
         if s.val_loss is not None:
-            legend += f" [$warning]{val}[/] val"
+            legend += f" [$kepler-val]{val}[/] val"
         if self.ghosts:
-            legend += f" [$text-muted]{self.line_symbol('··', '..')} {len(self.ghosts)} pinned[/]"
+            legend += f" [$kepler-pinned]{self.line_symbol('··', '..')} {len(self.ghosts)} pinned[/]"
         return f"[b]Loss[/b] ({scale}) {legend}"
 
     def subtitle_text(self, s: Snapshot) -> str:
@@ -138,11 +138,11 @@ class LossPlot(Plot):
         # is the tip itself, and a marker there would only follow the curve around).
         behind = s.best_val_epoch is not None and s.epoch - s.best_val_epoch >= 0.02 * x_max
         if behind and s.divergence is None:
-            marker = self.marker(self.line_symbol("┆", ":"), "success", (80, 200, 80))
+            marker = self.marker(self.line_symbol("┆", ":"), "best")
             figure.draw(figure.segment((s.best_val_epoch, s.best_val_epoch), (low, high), marker=marker))
         if s.divergence is not None:
             at = float(s.divergence.epoch)
-            marker = self.marker(self.line_symbol("┃", "!"), "error", (220, 60, 60))
+            marker = self.marker(self.line_symbol("┃", "!"), "diverged")
             figure.draw(figure.segment((at, at), (low, high), marker=marker))
             label = f" {'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {s.divergence.epoch}"
             align = "right" if at > 0.6 * x_max else "left"
@@ -153,13 +153,12 @@ class LossPlot(Plot):
                 finite = np.isfinite(values)
                 x, y = bin_last(ghost.epochs[finite], values[finite], x_max, bins)
                 if x.size:
-                    marker = self.marker(self.line_symbol("·", "."), "text-muted", (120, 120, 120))
+                    marker = self.marker(self.line_symbol("·", "."), "pinned")
                     figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
         symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
-        colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
-        for (x, y), symbol, (variable, fallback) in zip(reversed(curves), reversed(symbols), reversed(colours)):
+        for (x, y), symbol, role in zip(reversed(curves), reversed(symbols), ("val", "train")):
             if x.size:
-                signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, variable, fallback))
+                signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, role))
                 figure.draw(signal.lines(x.size > 1))
 
     def y_axis(self, values: np.ndarray, height: int) -> tuple[float, float, list[float], list[str]]:
