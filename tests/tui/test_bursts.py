@@ -18,6 +18,8 @@ from pilot_helpers import burst, make_app, notifications
     ("ctrl+p", "s", "e", "t", "u", "p", "enter", "enter", "enter"),  # the command palette
     ("g", "escape", "escape", "g", "escape"),  # the gradient check
     ("w", "escape", "escape"),  # the landscape
+    ("f", "f", "f", "escape", "escape", "tab", "f", "escape", "escape"),  # zoom
+    ("f", "question_mark", "escape", "escape", "f"),  # the help over a zoomed plot
 ])
 async def test_a_burst_of_keys_leaves_the_trainer_on_screen(keys):
     app = make_app()

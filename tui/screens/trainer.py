@@ -14,6 +14,7 @@ from typing import Callable
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
@@ -41,6 +42,10 @@ ZOOMABLE = (LossPlot, FitPlot)
 class TrainerScreen(Screen):
     # A zoomed panel keeps the status line and the keys around it (Textual's maximize).
     ALLOW_IN_MAXIMIZED_VIEW = "#status, Footer"
+    # Escape leaves the zoom through a binding, in order with the other keys of a burst
+    # (Textual's own check runs as a key arrives, before the keys ahead of it are handled).
+    ESCAPE_TO_MINIMIZE = False
+    BINDINGS = [Binding("escape", "unzoom", show=False)]
     def __init__(self, snapshot: Snapshot, *, fps: float, ascii_plots: bool, show_rate: bool, ghosts: tuple = (),
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
@@ -144,18 +149,22 @@ class TrainerScreen(Screen):
         else:
             self.maximize(self.focused or self.query_one(LossPlot))
 
+    def action_unzoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+
     def maximize(self, widget, container: bool = True) -> bool:
         # Also reached from the palette's "Maximize": always one of the plots.
         panel = widget if isinstance(widget, ZOOMABLE) and widget.display else self.query_one(LossPlot)
         self._focus_before_zoom = self.focused if self.focused is not panel else None
-        panel.focus()
+        self.set_focus(panel)  # at once: the next key of a burst goes to it
         return super().maximize(panel, container=False)
 
     def watch_maximized(self, zoomed) -> None:
         if zoomed is None and self._focus_before_zoom is not None:
             before, self._focus_before_zoom = self._focus_before_zoom, None
             if before.is_attached:
-                before.focus()  # back to where the keys went before (the hyperparameters)
+                self.set_focus(before)  # back to where the keys went before (the hyperparameters)
 
     def redraw_all(self) -> None:
         for widget in self.query("#status, #loss, #divergence, #fit, #params, #hyper, #overfit"):
