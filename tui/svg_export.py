@@ -72,15 +72,16 @@ def shapes_for(char: str, left: float, top: float, width: float, height: float) 
     if char in LINES:
         up, down, to_left, to_right = LINES[char]
         shapes = []
-        for weight, (x0, y0, x1, y1) in (
-                (up, (centre_x, top, centre_x, centre_y)), (down, (centre_x, centre_y, centre_x, top + height)),
-                (to_left, (left, centre_y, centre_x, centre_y)), (to_right, (centre_x, centre_y, left + width, centre_y))):
+        # Each arm goes from its edge to half a line past the centre, so arms meet without a notch.
+        for weight, vertical, (start, end) in ((up, True, (top, centre_y)), (down, True, (top + height, centre_y)),
+                                              (to_left, False, (left, centre_x)),
+                                              (to_right, False, (left + width, centre_x))):
             if weight:
                 half = weight * LINE_WIDTH * width / 2
-                # Each arm reaches past the centre by half a line, so arms meet without a notch.
-                shapes.append(_rect(min(x0, x1) - half, min(y0, y1) - half, max(x0, x1) + half, max(y0, y1) + half)
-                              if x0 == x1 else
-                              _rect(min(x0, x1) - half, y0 - half, max(x0, x1) + half, y0 + half))
+                reach = end + half if end > start else end - half
+                low, high = min(start, reach), max(start, reach)
+                shapes.append(_rect(centre_x - half, low, centre_x + half, high) if vertical else
+                              _rect(low, centre_y - half, high, centre_y + half))
         return shapes
     if char in ROUNDED:
         # A quarter of an elliptic ring from the cell's centre line on one edge to the other's.
