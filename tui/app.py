@@ -508,7 +508,8 @@ class KeplerApp(App):
                                                 id="--command-palette"))
 
     def action_zoom(self) -> None:
-        self.trainer_screen.toggle_zoom()
+        if self.screen is self.trainer_screen:  # not behind a dialog
+            self.trainer_screen.toggle_zoom()
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPaletteOnce.is_open(self):
