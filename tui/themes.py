@@ -50,6 +50,9 @@ THEMES: dict[str, Theme] = {
             "kepler-diverged": "#B3261E", "kepler-pinned": "#6B6B6B", "kepler-selected": "#B3261E",
             "kepler-panel-line": "#0B5CAD 75%", "kepler-muted": "#595959",
             "footer-key-foreground": "#0B5CAD",
+            # A picked row in a list: dark text on a light tint, so its grey note stays readable.
+            "block-cursor-background": "#C5D9F0", "block-cursor-foreground": "#000000",
+            "block-cursor-blurred-background": "#DDE4EC", "block-cursor-blurred-foreground": "#000000",
         }),
     "high-contrast": Theme(
         name="high-contrast", dark=False, luminosity_spread=0.0, text_alpha=1.0,
@@ -61,6 +64,8 @@ THEMES: dict[str, Theme] = {
             "kepler-diverged": "#C00000", "kepler-pinned": "#595959", "kepler-selected": "#C00000",
             "kepler-panel-line": "#000000", "kepler-muted": "#333333",
             "footer-key-foreground": "#0033CC",
+            "block-cursor-background": "#C9D6FF", "block-cursor-foreground": "#000000",
+            "block-cursor-blurred-background": "#E8E8E8", "block-cursor-blurred-foreground": "#000000",
         }),
 }
 
@@ -70,6 +75,29 @@ DESCRIPTIONS = {
     "light": "dark text on a light background, for a lit room",
     "high-contrast": "black on white, strong colours: for a washed-out projector",
 }
+
+
+# Rich styles chosen in code: a note under a list entry, the gradient check's verdicts.
+# Dark keeps what it always had; Rich's "dim" blends to 50% grey, below 4.5:1 even for
+# black on white, so the light themes name their greys.
+TEXT_STYLES = {
+    "dark": {"note": "dim", "good": "green", "fair": "yellow", "bad": "red bold"},
+    "light": {"note": "#4D4D4D", "good": "#1E7B34", "fair": "#8A5A00", "bad": "bold #B3261E"},
+    "high-contrast": {"note": "#333333", "good": "#006B2B", "fair": "#7A4D00", "bad": "bold #C00000"},
+}
+
+
+def text_style(app, role: str) -> str:
+    """A Rich style string for `role` (note, good, fair, bad) in the current theme."""
+    return TEXT_STYLES.get(app.theme, TEXT_STYLES["dark"])[role]
+
+
+# Python code (the code view): Rich's syntax theme for each of ours.
+SYNTAX_THEMES = {"dark": "ansi_dark", "light": "vs", "high-contrast": "bw"}
+
+
+def syntax_theme(app) -> str:
+    return SYNTAX_THEMES.get(app.theme, "ansi_dark" if app.current_theme.dark else "ansi_light")
 
 
 def theme_names() -> list[str]:

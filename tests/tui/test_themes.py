@@ -9,6 +9,7 @@ import sys
 import types
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 from textual.command import CommandList
 
@@ -109,15 +110,23 @@ async def test_the_main_palette_switches_theme_in_one_command():
 DECORATION = set("▏")  # the footer's separator: a line, not text
 
 
-def text_contrasts(app) -> list[tuple[float, str]]:
-    """(WCAG contrast, text) for every run of non-blank cells on screen, as the terminal gets them."""
+def text_contrasts(app, region=None) -> list[tuple[float, str]]:
+    """(WCAG contrast, text) for every run of non-blank cells on screen (or in `region` of
+    it), as the terminal gets them."""
     console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), force_terminal=True,
                       color_system="truecolor", record=True, legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     found = []
+    x = y = 0
     for segment in console._record_buffer:
+        if segment.control:
+            continue
+        if segment.text == "\n":
+            x, y = 0, y + 1
+            continue
+        at, x = x, x + cell_len(segment.text)
         text = segment.text.strip()
-        if segment.control or not text or set(text) <= DECORATION:
+        if not text or set(text) <= DECORATION or (region is not None and not region.contains(at, y)):
             continue
         style = segment.style
         foreground, background = style.color.get_truecolor(), style.bgcolor.get_truecolor()
@@ -153,6 +162,20 @@ async def test_light_text_is_at_least_4_5_to_1(make):
         await pilot.pause()
         low = [(round(ratio, 2), text) for ratio, text in text_only(text_contrasts(app)) if ratio < 4.5]
         assert not low
+
+
+@pytest.mark.parametrize("theme", ["light", "high-contrast"])
+@pytest.mark.parametrize("key", ["question_mark", "p", "g", "c", "d", "ctrl+s", "C"])
+async def test_dialogs_text_is_at_least_4_5_to_1(theme, key):
+    app = make_app(pretrain=300, theme_name=theme, **SPLIT)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.screen is not app.trainer_screen
+        dialog = app.screen.children[0].region  # the dialog, not the dimmed trainer behind it
+        found = text_only(text_contrasts(app, dialog))
+        assert len(found) > 3
+        assert not [(round(ratio, 2), text) for ratio, text in found if ratio < 4.5]
 
 
 # ---------------------------------------------------------------------- --theme
