@@ -89,7 +89,7 @@ class LossPlot(Plot):
         if s.val_loss is not None:
             legend += f" [$kepler-val]{val}[/] val"
         if self.ghosts:
-            legend += f" [$kepler-pinned]{self.line_symbol('··', '..')} {len(self.ghosts)} pinned[/]"
+            legend += f" [$kepler-muted]{self.line_symbol('··', '..')} {len(self.ghosts)} pinned[/]"
         return f"[b]Loss[/b] ({scale}) {legend}"
 
     def subtitle_text(self, s: Snapshot) -> str:
