@@ -77,6 +77,7 @@ async def test_the_zoomed_plot_follows_the_run_from_the_screens_snapshot():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("tab", "tab", "f")
         fit = app.trainer_screen.query_one(FitPlot)
+        assert app.trainer_screen.maximized is fit
         before = fit.text
         await pilot.press("N")  # a hundred epochs, while zoomed
         assert fit.snapshot is app.trainer_screen.snapshot and fit.snapshot.epoch == 200
