@@ -47,6 +47,16 @@ def test_lines_and_blocks_reach_the_cells_edges():
     assert shapes_for("a", 0, 0, 10, 20) is None and shapes_for("●", 0, 0, 10, 20) is None  # stays text
 
 
+def test_a_rounded_corner_joins_the_lines_beside_it():
+    # ╭ in a cell 10 x 20 at the origin: from the right edge's middle to the bottom edge's middle.
+    (path,) = shapes_for("╭", 0, 0, 10, 20)
+    points = [tuple(map(float, p.split(","))) for p in re.findall(r"[-\d.]+,[-\d.]+", path)]
+    assert points[0] == (10, 9.4) and points[-1] == (10, 10.6)  # the right edge, a line's width apart
+    assert (4.4, 20) in points and (5.6, 20) in points  # the bottom edge, around its middle
+    (path,) = shapes_for("╯", 0, 0, 10, 20)
+    assert re.search(r"M0,10\.6 ", path) and "5.6,0" in path  # mirrored: the left edge and the top edge
+
+
 # ---------------------------------------------------------------------- a whole screen
 async def test_the_exported_svg_has_the_plots_as_shapes_and_the_text_as_before(tmp_path):
     app = make_app(pretrain=1000, **SPLIT)
