@@ -8,8 +8,10 @@ pattern in the middle of a taller line (the 4 rows of dots of one cell no longer
 next cell's: a curve becomes a flight of dotted steps), and the axes' and frames' lines
 break between rows. So we redraw those characters as shapes on the cell grid: braille as
 2 x 4 round dots spread over the whole cell, blocks as rectangles, box drawing as bars
-from the cell's centre to its edges. The text keeps a space in their place; everything
-else (positions, colours, the other text) stays as Textual wrote it.
+from the cell's centre to its edges. And every word of text is placed at its own cell:
+renderers that ignore SVG's textLength (librsvg, office suites) otherwise let the runs of
+spaces between a plot's tick labels drift them away from their ticks. Colours, styles and
+clipping stay as Textual wrote them.
 """
 from __future__ import annotations
 
@@ -100,7 +102,8 @@ def shapes_for(char: str, left: float, top: float, width: float, height: float) 
 
 
 def for_slides(svg: str) -> str:
-    """`App.export_screenshot()`'s SVG with braille, blocks and box drawing as shapes."""
+    """`App.export_screenshot()`'s SVG with braille, blocks and box drawing as shapes and
+    each word at its cell."""
     if MARK in svg:
         return svg  # done already
     matrix = MATRIX.search(svg)
@@ -114,28 +117,39 @@ def for_slides(svg: str) -> str:
     def redraw(match: re.Match) -> str:
         body = html.unescape(match["body"])
         cells = cell_len(body)
-        if not cells or all(ord(char) < 0x2500 for char in body):
-            return match[0]  # plain text: the common case, untouched
+        if not cells:
+            return match[0]
         width = float(match["length"]) / cells
         top = float(match["y"]) - baseline_to_top
-        left = float(match["x"])
-        text, shapes = [], []
+        x0 = float(match["x"])
+        runs: list[tuple[float, list[str]]] = []  # words: where each starts, its characters
+        shapes: list[str] = []
+        at, in_word = x0, False
         for char in body:
-            drawn = shapes_for(char, left, top, width, line_height) if cell_len(char) == 1 else None
-            if drawn is None:
-                text.append(char)
-            else:
-                text.append(" ")
+            drawn = shapes_for(char, at, top, width, line_height) if cell_len(char) == 1 else None
+            if drawn is not None:
                 shapes.extend(drawn)
-            left += width * cell_len(char)
-        if not shapes:
-            return match[0]
-        kept = html.escape("".join(text), quote=False).replace(" ", "&#160;")
-        out = f'<text class="{match["cls"]}" x="{match["x"]}" y="{match["y"]}" textLength="{match["length"]}"' \
-              f'{match["rest"]}>{kept}</text>'
-        clip = re.search(r'clip-path="[^"]*"', match["rest"])
-        group = f'<g class="{match["cls"]}"{" " + clip[0] if clip else ""} shape-rendering="geometricPrecision">'
-        return out + group + "".join(shapes) + "</g>"
+            if drawn is None and not char.isspace():
+                if not in_word:
+                    runs.append((at, []))
+                runs[-1][1].append(char)
+            in_word = drawn is None and not char.isspace()
+            at += width * cell_len(char)
+        if not shapes and len(runs) == 1 and runs[0][0] == x0 and len(runs[0][1]) == len(body):
+            return match[0]  # one word filling its element: as Textual wrote it
+        # Each word at its own cell: a renderer that ignores textLength (librsvg, office
+        # suites) or a font whose advance is not the cell's width cannot push it off its column.
+        out = []
+        for start, chars in runs:
+            word = "".join(chars)
+            out.append(f'<text class="{match["cls"]}" x="{_number(start)}" y="{match["y"]}" '
+                       f'textLength="{_number(width * cell_len(word))}"{match["rest"]}>'
+                       f'{html.escape(word, quote=False)}</text>')
+        if shapes:
+            clip = re.search(r'clip-path="[^"]*"', match["rest"])
+            out.append(f'<g class="{match["cls"]}"{" " + clip[0] if clip else ""} shape-rendering="geometricPrecision">'
+                       + "".join(shapes) + "</g>")
+        return "".join(out)
 
     redrawn = TEXT.sub(redraw, svg)
     redrawn = redrawn.replace("font-family: Fira Code, monospace;", FONT_STACK, 1)

@@ -71,6 +71,10 @@ async def test_the_exported_svg_has_the_plots_as_shapes_and_the_text_as_before(t
         assert re.search("[\u2801-\u28ff]", before) and not re.search("[\u2801-\u28ff]", after)
         # Every other character is where it was, and the frame's corners became shapes.
         assert [c for c in before if c.isalnum()] == [c for c in after if c.isalnum()]
+        # Each word sits at its own cell (renderers that ignore textLength cannot drift it).
+        words = re.findall(r'<text class="terminal[^"]*" x="([-\d.]+)"[^>]*>([^<]*)</text>', slides)
+        assert len(words) > 150 and all("&#160;" not in word and " " not in word for _, word in words)
+        assert all(abs(float(x) / 12.2 - round(float(x) / 12.2)) < 1e-6 for x, _ in words)
         dots = [c for c in root.iter(f"{SVG}circle") if c.get("fill") is None]  # not the window's buttons
         braille_dots = sum(bin(ord(c) - 0x2800).count("1") for c in before if 0x2800 < ord(c) <= 0x28FF)
         assert len(dots) == braille_dots > 200
