@@ -9,7 +9,7 @@ next cell's: a curve becomes a flight of dotted steps), and the axes' and frames
 break between rows. So we redraw those characters as shapes on the cell grid: braille as
 2 x 4 round dots spread over the whole cell, blocks as rectangles, box drawing as bars
 from the cell's centre to its edges. And every word of text is placed at its own cell:
-renderers that ignore SVG's textLength (librsvg, office suites) otherwise let the runs of
+renderers that ignore SVG's textLength (librsvg) otherwise let the runs of
 spaces between a plot's tick labels drift them away from their ticks. Colours, styles and
 clipping stay as Textual wrote them.
 """
@@ -137,8 +137,8 @@ def for_slides(svg: str) -> str:
             at += width * cell_len(char)
         if not shapes and len(runs) == 1 and runs[0][0] == x0 and len(runs[0][1]) == len(body):
             return match[0]  # one word filling its element: as Textual wrote it
-        # Each word at its own cell: a renderer that ignores textLength (librsvg, office
-        # suites) or a font whose advance is not the cell's width cannot push it off its column.
+        # Each word at its own cell: a renderer that ignores textLength (librsvg) or a font
+        # whose advance is not the cell's width cannot push it off its column.
         out = []
         for start, chars in runs:
             word = "".join(chars)
