@@ -540,7 +540,9 @@ class KeplerApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
-            if not (self.workspace.served and command.title == "Screenshot"):  # it writes where it likes
+            # Textual's Screenshot writes where it likes, without the slides fix: ctrl+g's
+            # "Save the screen as an SVG picture" is the one export.
+            if command.title != "Screenshot":
                 yield command
         for section, binding in self.sectioned_bindings():
             if binding.action == "quit":

@@ -106,3 +106,10 @@ async def test_a_served_students_export_is_for_slides_too(tmp_path):
         await pilot.pause()
         (written,) = tmp_path.glob("kepler-screen-*.svg")
         assert MARK in written.read_text()
+
+
+async def test_the_palette_exports_the_screen_only_through_ctrl_g():
+    app = make_app()
+    async with app.run_test(size=(80, 24)):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert "Save the screen as an SVG picture (ctrl+g)" in titles and "Screenshot" not in titles
