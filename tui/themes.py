@@ -109,16 +109,20 @@ def variable_defaults() -> dict[str, str]:
     return dict(_DARK)
 
 
-def plot_colour(app, role: str) -> tuple[int, int, int]:
-    """The current theme's colour for a plot `role` (see ROLES), as (r, g, b).
+def plot_colour(app, role: str, fallback: tuple[int, int, int] = (200, 200, 200)) -> tuple[int, int, int]:
+    """The current theme's colour for a plot `role` (see ROLES), as (r, g, b); any other
+    name is read as one of Textual's theme variables ("primary", "warning", ...).
 
     Under NO_COLOR or on a 16-colour terminal Textual maps it down or removes it, so a
     series must also differ by its mark."""
-    value = app.theme_variables.get(f"kepler-{role}") or _DARK_PLOTS[role]
+    if role in _DARK_PLOTS:
+        value, fallback = app.theme_variables.get(f"kepler-{role}"), Color.parse(_DARK_PLOTS[role]).rgb
+    else:
+        value = app.theme_variables.get(role)
     try:
-        return Color.parse(value).rgb
-    except Exception:  # a hand-made theme with a value Color cannot read
-        return Color.parse(_DARK_PLOTS[role]).rgb
+        return Color.parse(value).rgb if value else fallback
+    except Exception:  # "auto 60%" and the like: not one colour
+        return fallback
 
 
 def markup(role: str) -> str:

@@ -60,6 +60,17 @@ async def test_the_app_starts_in_the_theme_it_is_given(name):
         assert {wanted["train"], wanted["val"], wanted["model"]} <= colours_in(fit)
 
 
+async def test_plot_colour_reads_keplers_roles_and_textuals_variables():
+    app = make_app(theme_name="high-contrast")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert plot_colour(app, "val") == (0xB3, 0x47, 0x00)  # kepler-val
+        assert plot_colour(app, "primary") == (0, 50, 204)  # Textual's $primary (its #0033CC, as Textual generates it)
+        assert plot_colour(app, "text-muted", (1, 2, 3)) == (1, 2, 3)  # "auto 60%": not one colour
+        app.theme = "textual-light"  # one of Textual's, without Kepler's variables: the dark ones
+        await pilot.pause()
+        assert plot_colour(app, "train") == (0x01, 0x78, 0xD4)
+
+
 def test_the_dark_theme_is_textuals_dark_colour_for_colour():
     from textual.theme import BUILTIN_THEMES
 

@@ -107,11 +107,11 @@ class Plot(DiffLines):
         self.ascii_only = ascii_only
 
     # ------------------------------------------------------------------ colours and markers
-    def marker(self, symbol: str, role: str):
-        """A plotext marker in the theme's colour for `role` (tui/themes.py: train, val, ...).
-        Textual maps it down on 16-colour terminals and removes it under NO_COLOR, so
-        shapes, not colours, must tell series apart."""
-        return plotext.marker(symbol, plotext.pixel(foreground=plot_colour(self.app, role)))
+    def marker(self, symbol: str, role: str, fallback: tuple[int, int, int] = (200, 200, 200)):
+        """A plotext marker in the theme's colour for `role` (tui/themes.py: train, val, ...;
+        or a Textual theme variable). Textual maps it down on 16-colour terminals and removes
+        it under NO_COLOR, so shapes, not colours, must tell series apart."""
+        return plotext.marker(symbol, plotext.pixel(foreground=plot_colour(self.app, role, fallback)))
 
     def line_symbol(self, fancy: str, plain: str) -> str:
         return plain if self.ascii_only else fancy
