@@ -24,7 +24,7 @@ import math
 import sys
 from dataclasses import asdict
 
-from tui.arguments import _number, _positive_int, add_serve_commands, add_served_options
+from tui.arguments import _number, _positive_int, add_serve_commands, add_served_options, add_theme_option
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
@@ -154,6 +154,7 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--low-bandwidth", action="store_true", help="fewer, smaller screen updates (slow SSH links)")
     p.add_argument("--ascii", action="store_true", help="plots in plain ASCII (for terminals without braille)")
     p.add_argument("--lesson", action="store_true", help="open with Kepler's seven steps (the c key brings them back)")
+    add_theme_option(p, "colours")
     p.add_argument("--speed", type=_number, default=None, metavar="EPOCHS_PER_S",
                    help="training speed limit in epochs/s; 0 for as fast as possible (default: the teaching pace, 200/s)")
 
@@ -293,7 +294,8 @@ def _app(args, parser) -> int:
     except SessionError as exc:
         parser.exit(EXIT_USAGE, f"kepler: error: {exc}\n")
     return run_app(trainer=trainer, fps=args.fps, low_bandwidth=args.low_bandwidth, ascii_plots=args.ascii,
-                   speed=args.speed, open_lesson=args.lesson, ghosts=ghosts, workspace=_workspace(args, parser))
+                   speed=args.speed, open_lesson=args.lesson, ghosts=ghosts, workspace=_workspace(args, parser),
+                   theme_name=args.theme)
 
 
 def _workspace(args, parser):

@@ -22,6 +22,8 @@ from pilot_helpers import burst, make_app, notifications
     ("w", "escape", "escape"),  # the landscape
     ("B", "n", "n", "p", "escape", "escape", "B", "r", "escape"),  # the backprop view
     ("n", "k", "P", "P", "P", "escape", "escape"),  # the table of pinned runs
+    ("f", "f", "f", "escape", "escape", "tab", "f", "escape", "escape"),  # zoom
+    ("f", "question_mark", "escape", "escape", "f"),  # the help over a zoomed plot
 ])
 async def test_a_burst_of_keys_leaves_the_trainer_on_screen(keys):
     app = make_app()

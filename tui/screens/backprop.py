@@ -24,6 +24,7 @@ from textual.widgets import Static
 from engine.lesson.backprop import BackpropWalk, GraphNode, Pass
 
 from .. import format as fmt
+from ..themes import text_style
 from ..widgets.param_table import ELEMENT_ROWS, norm, short_name
 from .dismiss_once import DismissOnce
 from .gradient_check import element_label, number
@@ -192,7 +193,7 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
             line += f"{few(node.value, node.shape, value_w):<{value_w}} "
             grad = shown.get(node.key, "" if node.kind == "data" else "—")
             line += grad[:grad_w]
-            style = "bold reverse" if node.key == focus else ("dim" if node.kind == "data" else "")
+            style = "bold reverse" if node.key == focus else (text_style(self.app, "note") if node.kind == "data" else "")
             text.append(self.plain(line.rstrip()) + "\n", style=style)
         return text
 

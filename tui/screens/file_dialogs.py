@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..themes import text_style
 from .dismiss_once import DismissOnce
 from .setting_dialog import Dialog
 
@@ -99,10 +100,10 @@ class OpenCsvDialog(Dialog):
             self.show_error(error)
 
 
-def dataset_prompt(name: str, description: str, current: bool) -> Text:
+def dataset_prompt(name: str, description: str, current: bool, note: str = "dim") -> Text:
     text = Text()
     text.append(f"{name}{'  (now)' if current else ''}\n", style="bold")
-    text.append(description, style="dim")
+    text.append(description, style=note)
     return text
 
 
@@ -133,7 +134,7 @@ class DatasetPicker(DismissOnce, ModalScreen[str | None]):
         with Vertical(id="datasets"):
             yield Static(Text.assemble((self.title_text, "bold"), f"  ({self.hint})"),
                          id="datasets-title")
-            yield OptionList(*(Option(dataset_prompt(name, about, name == self.current), id=name)
+            yield OptionList(*(Option(dataset_prompt(name, about, name == self.current, text_style(self.app, "note")), id=name)
                                for name, about in self.datasets), id="datasets-list")
             if self.suggestions is not None:
                 yield Static("", id="datasets-try", markup=False)
@@ -165,11 +166,12 @@ class DatasetPicker(DismissOnce, ModalScreen[str | None]):
         elif name is not None:
             suggested = self.suggestions.get(name)
             if suggested is None:
-                text.append(f"{name}: no suggested setup", style="dim")
+                text.append(f"{name}: no suggested setup", style=text_style(self.app, "note"))
             else:
                 text.append("Try: ", style="bold")
                 text.append(suggested)
-                text.append(f"\nt starts {name} with this setup; enter keeps the current settings", style="dim")
+                text.append(f"\nt starts {name} with this setup; enter keeps the current settings",
+                            style=text_style(self.app, "note"))
         self.query_one("#datasets-try", Static).update(text)
 
     @on(OptionList.OptionSelected)

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from engine.training.trainer import Snapshot
 
 from .. import format as fmt
+from ..themes import text_style
 from ..ghosts import Ghost, differences
 from .dismiss_once import DismissOnce
 
@@ -34,7 +35,7 @@ def loss_text(value: float | None) -> str:
     return fmt.short(value)
 
 
-def pinned_runs_table(ghosts: tuple[Ghost, ...], s: Snapshot, this_run: str) -> Table:
+def pinned_runs_table(ghosts: tuple[Ghost, ...], s: Snapshot, this_run: str, note: str = "dim") -> Table:
     """One row per pinned run (numbered as in the legend) and one for the run on screen."""
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", expand=True)
     table.add_column("#", no_wrap=True)
@@ -51,7 +52,7 @@ def pinned_runs_table(ghosts: tuple[Ghost, ...], s: Snapshot, this_run: str) -> 
             differs = f"≠ {', '.join(told)}" if told else "the same settings as now"
         best = ghost.best_validation
         settings = Text(ghost.label)
-        settings.append(f"\n{differs}", style="dim")
+        settings.append(f"\n{differs}", style=note)
         table.add_row(str(number), settings, loss_text(ghost.final_train_loss),
                       loss_text(None if best is None else best[0]), "—" if best is None else fmt.count(best[1]))
     h = s.history
@@ -72,7 +73,7 @@ class PinnedRunsScreen(DismissOnce, ModalScreen[None]):
         self.snapshot = snapshot
         self.this_run = this_run
         if ghosts:
-            self.table = pinned_runs_table(ghosts, snapshot, this_run)
+            self.table = pinned_runs_table(ghosts, snapshot, this_run, text_style(self.app, "note"))
         else:
             self.table = Text("Nothing pinned yet: k keeps the run on screen as a dimmed curve, to compare "
                               "the next runs with.")

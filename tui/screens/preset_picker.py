@@ -12,13 +12,14 @@ from textual.widgets.option_list import Option
 
 from engine.lesson.presets import PRESETS, Preset
 
+from ..themes import text_style
 from .dismiss_once import DismissOnce
 
 
-def preset_prompt(number: int, p: Preset) -> Text:
+def preset_prompt(number: int, p: Preset, note: str = "dim") -> Text:
     text = Text()
     text.append(f"{number}. {p.title}\n", style="bold")
-    text.append(p.story, style="dim")
+    text.append(p.story, style=note)
     return text
 
 
@@ -34,7 +35,7 @@ class PresetPicker(DismissOnce, ModalScreen[str | None]):
             yield Static(f"[b]The chapter's experiments[/b]  (enter or 1-{len(PRESETS)} starts one over; "
                          "escape cancels)",
                          id="presets-title")
-            yield OptionList(*(Option(preset_prompt(i, p), id=p.key) for i, p in enumerate(PRESETS, 1)),
+            yield OptionList(*(Option(preset_prompt(i, p, text_style(self.app, "note")), id=p.key) for i, p in enumerate(PRESETS, 1)),
                              id="presets-list")
 
     @on(OptionList.OptionSelected)

@@ -19,6 +19,7 @@ from engine.training.trainer import Snapshot
 
 from .. import format as fmt
 from ..ghosts import Ghost, difference_label
+from ..themes import text_style
 from .plot import Plot, nice_ticks, nice_up
 
 TINY_LOSS = 1e-12  # a log axis cannot show 0: a perfect fit is drawn at this floor
@@ -88,9 +89,9 @@ class LossPlot(Plot):
         train = self.line_symbol("⠒⠒", "**")
         val = self.line_symbol("▀▀", "++")
         scale = "log" if self.log_scale else "linear"
-        legend = f"[$primary]{train}[/] train"
+        legend = f"[$kepler-train]{train}[/] train"
         if s.val_loss is not None:
-            legend += f" [$warning]{val}[/] val"
+            legend += f" [$kepler-val]{val}[/] val"
         return f"[b]Loss[/b] ({scale}) {legend}"
 
     def title_markup(self, s: Snapshot) -> str:
@@ -100,7 +101,7 @@ class LossPlot(Plot):
                 labels = self.ghost_labels(s, self.size.width)[0]
             else:  # counted here, told on the line above the plot
                 labels = f"{self.line_symbol('··', '..')} {len(self.ghosts)} pinned (P)"
-            title += f" [$text-muted]{escape(labels)}[/]"
+            title += f" [$kepler-muted]{escape(labels)}[/]"
         return title
 
     def ghost_caption(self, s: Snapshot) -> Text | None:
@@ -112,7 +113,7 @@ class LossPlot(Plot):
         if self.ghost_labels(s, room)[1] == len(self.ghosts):
             return None
         labels, count = self.ghost_labels(s, self.content_size.width)
-        return Text(labels if count else f"{len(self.ghosts)} pinned: P lists them", style="dim")
+        return Text(labels if count else f"{len(self.ghosts)} pinned: P lists them", style=text_style(self.app, "note"))
 
     def subtitle_text(self, s: Snapshot) -> str:
         if s.divergence is not None:
@@ -176,11 +177,11 @@ class LossPlot(Plot):
         # is the tip itself, and a marker there would only follow the curve around).
         behind = s.best_val_epoch is not None and s.epoch - s.best_val_epoch >= 0.02 * x_max
         if behind and s.divergence is None:
-            marker = self.marker(self.line_symbol("┆", ":"), "success", (80, 200, 80))
+            marker = self.marker(self.line_symbol("┆", ":"), "best")
             figure.draw(figure.segment((s.best_val_epoch, s.best_val_epoch), (low, high), marker=marker))
         if s.divergence is not None:
             at = float(s.divergence.epoch)
-            marker = self.marker(self.line_symbol("┃", "!"), "error", (220, 60, 60))
+            marker = self.marker(self.line_symbol("┃", "!"), "diverged")
             figure.draw(figure.segment((at, at), (low, high), marker=marker))
             label = f" {'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {s.divergence.epoch}"
             align = "right" if at > 0.6 * x_max else "left"
@@ -191,17 +192,16 @@ class LossPlot(Plot):
                 finite = np.isfinite(values)
                 x, y = bin_last(ghost.epochs[finite], values[finite], x_max, bins)
                 if x.size:
-                    marker = self.marker(self.line_symbol("·", "."), "text-muted", (120, 120, 120))
+                    marker = self.marker(self.line_symbol("·", "."), "pinned")
                     figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
                     # its number, as the legend gives it, where the curve ends
                     end = float(x[-1])
                     figure.draw(figure.text(end, float(self.to_axis(y[-1:])[0]), str(number),
                                             alignment="right" if end > 0.8 * x_max else "left"))
         symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
-        colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
-        for (x, y), symbol, (variable, fallback) in zip(reversed(curves), reversed(symbols), reversed(colours)):
+        for (x, y), symbol, role in zip(reversed(curves), reversed(symbols), ("val", "train")):
             if x.size:
-                signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, variable, fallback))
+                signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, role))
                 figure.draw(signal.lines(x.size > 1))
 
     def y_axis(self, values: np.ndarray, height: int) -> tuple[float, float, list[float], list[str]]:
