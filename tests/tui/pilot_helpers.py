@@ -34,7 +34,8 @@ def overfitting_app(**options) -> KeplerApp:
 
 
 def notifications(app: KeplerApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    """What the app has said this session, oldest first (its message log: no toasts)."""
+    return [said.text for said in app.message_log]
 
 
 

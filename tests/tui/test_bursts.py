@@ -18,6 +18,7 @@ from pilot_helpers import burst, make_app, notifications
     ("ctrl+p", "s", "e", "t", "u", "p", "enter", "enter", "enter"),  # the command palette
     ("g", "escape", "escape", "g", "escape"),  # the gradient check
     ("w", "escape", "escape"),  # the landscape
+    ("r", "M", "escape", "escape", "M"),  # the session's messages
 ])
 async def test_a_burst_of_keys_leaves_the_trainer_on_screen(keys):
     app = make_app()
