@@ -13,7 +13,7 @@ from rich.text import Text
 
 from engine.training.trainer import Snapshot
 
-from .plot import Plot, nice_ticks
+from .plot import Plot, axis_forms, nice_ticks
 
 CURVE_LIMIT = 100.0  # the curve is clipped to this many data spans beyond the plot
 
@@ -94,7 +94,9 @@ class FitPlot(Plot):
         if data.val.size:
             legend += f" [$warning]{val}[/] val"
         self.set_titles(f"[b]Fit[/b] {legend} [$success]{model}[/] model")
-        self.draw(self.paint, caption=Text(caption, style="bold"))
+        d = s.dataset
+        self.draw(self.paint, caption=Text(caption, style="bold"),
+                  x_label=axis_forms(d, data.x_label), y_label=axis_forms(d, data.y_label))
 
     def symbols(self) -> tuple[str, str, str]:
         return ("o", "x", ".") if self.ascii_only else ("●", "×", "⠒")
@@ -110,8 +112,6 @@ class FitPlot(Plot):
         x_low, x_high = float(s.fit_x[0]), float(s.fit_x[-1])
         self.set_axis(figure, "x", x_low, x_high, nice_ticks(x_low, x_high, max(3, (width - 8) // 8)))
         self.set_axis(figure, "y", low, high, nice_ticks(low, high, max(3, (height - 3) // 3)))
-        if height >= 14:  # the caption already names the input; a short plot needs the row
-            figure.label(data.x_label, "x")
         span = high - low
         with np.errstate(all="ignore"):
             curve_y = np.clip(s.fit_y, low - CURVE_LIMIT * span, high + CURVE_LIMIT * span)

@@ -16,13 +16,32 @@ from engine.training.trainer import Snapshot
 
 from .. import format as fmt
 from ..ghosts import Ghost
-from .plot import Plot, nice_ticks, nice_up
+from .plot import Plot, loss_forms, nice_ticks, nice_up
 
 TINY_LOSS = 1e-12  # a log axis cannot show 0: a perfect fit is drawn at this floor
 
 
 def decade_label(power: int) -> str:
     return {-2: "0.01", -1: "0.1", 0: "1", 1: "10", 2: "100"}.get(power, f"1e{power}")
+
+
+def epoch_label(epoch: float) -> str:
+    """An epoch tick: 2000, 20k (never 2e4)."""
+    epoch = int(round(epoch))
+    return f"{epoch // 1000}k" if epoch >= 10_000 and epoch % 1000 == 0 else str(epoch)
+
+
+def epoch_ticks(x_max: float, columns: int) -> list[float]:
+    """Round-numbered epochs along [0, x_max], about one per ten columns, with the end of
+    the axis (the budget) labelled too when it falls between two round numbers."""
+    label_width = len(epoch_label(x_max)) + 2
+    ticks = [t for t in nice_ticks(0, x_max, max(2, columns // 10)) if t == int(t)] or [0.0]
+    if ticks[-1] < x_max:
+        if (x_max - ticks[-1]) / x_max * columns >= label_width:
+            ticks.append(float(x_max))
+        elif len(ticks) > 1:
+            ticks[-1] = float(x_max)  # too close to label both: the budget wins
+    return ticks
 
 
 def bin_last(epochs: np.ndarray, values: np.ndarray, x_max: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +98,7 @@ class LossPlot(Plot):
             return
         self._drawn_key = key
         self.set_titles(self.title_markup(s), self.subtitle_text(s))
-        self.draw(self.paint)
+        self.draw(self.paint, x_label=("epoch",), y_label=loss_forms(s.dataset))
 
     def title_markup(self, s: Snapshot) -> str:
         train = self.line_symbol("⠒⠒", "**")
@@ -115,8 +134,9 @@ class LossPlot(Plot):
         if epochs.size == 0:  # nothing trained yet: show where it starts
             epochs, train = np.array([0.0]), np.array([s.train_loss], dtype=np.float64)
             val = np.array([np.nan if s.val_loss is None else s.val_loss], dtype=np.float64)
-        ghost_ends = [float(g.epochs[-1]) for g in self.ghosts if g.epochs.size]
-        x_max = nice_up(max([float(epochs[-1]), 10.0] + ghost_ends))
+        # The axis spans the epoch budget (or the epochs run, if beyond it): it stays put
+        # while the run fills it, and pinned runs are shown over the same epochs.
+        x_max = float(max(s.hyper.epochs, int(epochs[-1]), s.epoch, 1))
         bins = max(8, 2 * (width - 8))
         curves = []
         for values in (train, val):
@@ -128,39 +148,46 @@ class LossPlot(Plot):
         every = self.to_axis(np.concatenate([train, val] + [c for g in self.ghosts for c in ghost_curves(g)]))
         every = every[np.isfinite(every)]
         low, high, ticks, labels = self.y_axis(every, height)
-        x_ticks = nice_ticks(0, x_max, max(3, (width - 8) // 10))
-        self.set_axis(figure, "x", 0, x_max, x_ticks)
+        columns = width - len(max(labels, key=len)) - 3  # the plot's own columns, inside the frame
+        x_ticks = epoch_ticks(x_max, columns)
+        self.set_axis(figure, "x", 0, x_max, x_ticks, [epoch_label(t) for t in x_ticks])
         self.set_axis(figure, "y", low, high, ticks, labels)
-        if height >= 14:  # on a short plot the row is worth more to the curve
-            figure.label("epoch", "x")
-        # Markers first: the curves are drawn over them where they cross.
-        # The best validation epoch, once it is behind the tip (while validation improves it
-        # is the tip itself, and a marker there would only follow the curve around).
-        behind = s.best_val_epoch is not None and s.epoch - s.best_val_epoch >= 0.02 * x_max
-        if behind and s.divergence is None:
-            marker = self.marker(self.line_symbol("┆", ":"), "success", (80, 200, 80))
-            figure.draw(figure.segment((s.best_val_epoch, s.best_val_epoch), (low, high), marker=marker))
-        if s.divergence is not None:
-            at = float(s.divergence.epoch)
-            marker = self.marker(self.line_symbol("┃", "!"), "error", (220, 60, 60))
-            figure.draw(figure.segment((at, at), (low, high), marker=marker))
-            label = f" {'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {s.divergence.epoch}"
-            align = "right" if at > 0.6 * x_max else "left"
-            figure.draw(figure.text(at, high, label, alignment=align))
         # Ghosts under everything, dimmed, as dots: the live run is drawn over them.
         for ghost in self.ghosts:
             for values in ghost_curves(ghost):  # train loss, then validation loss if it had a split
-                finite = np.isfinite(values)
+                finite = np.isfinite(values) & (ghost.epochs <= x_max)
                 x, y = bin_last(ghost.epochs[finite], values[finite], x_max, bins)
                 if x.size:
                     marker = self.marker(self.line_symbol("·", "."), "text-muted", (120, 120, 120))
                     figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
+        # The best validation epoch, once it is behind the tip (while validation improves it
+        # is the tip itself, and a marker there would only follow the curve around): a
+        # dotted line under the curves, and a mark on the dip over them.
+        behind = s.best_val_epoch is not None and s.epoch - s.best_val_epoch >= 0.02 * x_max
+        best = behind and s.divergence is None and s.best_val_loss is not None
+        if best:
+            marker = self.marker(self.line_symbol("┆", ":"), "success", (80, 200, 80))
+            figure.draw(figure.segment((s.best_val_epoch, s.best_val_epoch), (low, high), marker=marker))
+        # Training first, validation over it: where they meet, the validation curve (whose
+        # dip is the lesson) shows; each keeps its own mark and colour.
         symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
         colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
-        for (x, y), symbol, (variable, fallback) in zip(reversed(curves), reversed(symbols), reversed(colours)):
+        for (x, y), symbol, (variable, fallback) in zip(curves, symbols, colours):
             if x.size:
                 signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, variable, fallback))
                 figure.draw(signal.lines(x.size > 1))
+        if best:
+            at_best = float(self.to_axis(np.array([s.best_val_loss], dtype=np.float64))[0])
+            marker = self.marker(self.line_symbol("◆", "@"), "success", (80, 200, 80))
+            figure.draw(figure.signal([float(s.best_val_epoch)], [at_best], marker=marker))
+        if s.divergence is not None:  # on top of everything: the line, and its label whole
+            at = float(s.divergence.epoch)
+            marker = self.marker(self.line_symbol("┃", "!"), "error", (220, 60, 60))
+            figure.draw(figure.segment((at, at), (low, high), marker=marker))
+            label = f" {'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {fmt.count(s.divergence.epoch)} "
+            room_right = (1 - at / x_max) * columns
+            align = "left" if room_right >= len(label) + 1 else "right"
+            figure.draw(figure.text(at, high, label, alignment=align))
 
     def y_axis(self, values: np.ndarray, height: int) -> tuple[float, float, list[float], list[str]]:
         count = max(2, (height - 3) // 3)
