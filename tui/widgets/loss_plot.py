@@ -44,6 +44,19 @@ def epoch_ticks(x_max: float, columns: int) -> list[float]:
     return ticks
 
 
+def label_start(at: float, x_max: float, columns: int, length: int) -> float:
+    """Where a label about epoch `at` starts so that it is whole on the plot: just right of
+    the epoch's line, else ending just left of it, else flush with the right edge."""
+    column = at / x_max * columns
+    if column + 1 + length <= columns:
+        start = column + 1
+    elif column - 1 - length >= 0:
+        start = column - 1 - length
+    else:
+        start = max(0, columns - length)
+    return start / columns * x_max
+
+
 def bin_last(epochs: np.ndarray, values: np.ndarray, x_max: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Keep the last point in each of `bins` equal columns of [0, x_max]: at most two points
     per character cell, in columns that stay where they are as training goes on."""
@@ -184,10 +197,8 @@ class LossPlot(Plot):
             at = float(s.divergence.epoch)
             marker = self.marker(self.line_symbol("┃", "!"), "error", (220, 60, 60))
             figure.draw(figure.segment((at, at), (low, high), marker=marker))
-            label = f" {'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {fmt.count(s.divergence.epoch)} "
-            room_right = (1 - at / x_max) * columns
-            align = "left" if room_right >= len(label) + 1 else "right"
-            figure.draw(figure.text(at, high, label, alignment=align))
+            label = f"{'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {fmt.count(s.divergence.epoch)}"
+            figure.draw(figure.text(label_start(at, x_max, columns, len(label)), high, label, alignment="left"))
 
     def y_axis(self, values: np.ndarray, height: int) -> tuple[float, float, list[float], list[str]]:
         count = max(2, (height - 3) // 3)
