@@ -160,3 +160,24 @@ async def test_a_late_divergence_keeps_its_label_whole():
         await pilot.pause()
         assert app.snapshot.divergence.epoch == 1127
         assert "inf at epoch 1,127" in app.query_one(LossPlot).text
+
+
+async def test_a_long_fix_wraps_whole_in_the_divergence_panel_at_80x24():
+    from tui.widgets.divergence_panel import DivergencePanel
+
+    app = make_app(Setup(), Hyperparameters(learning_rate=3.46e-4, epochs=5000), pretrain=5000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(DivergencePanel)
+        assert all(len(line) <= panel.content_size.width for line in lines_of(panel))
+        assert "lr 0.000346 → 3.46e-06" in " ".join(panel.text.split())
+
+
+async def test_a_new_budget_moves_the_axis_end_at_once():
+    app = make_app(pretrain=100)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert tick_labels(app.query_one(LossPlot))[-1] == "5000"
+        await pilot.press("b")  # 5,000 -> 20,000, paused: no step in between
+        assert app.snapshot.hyper.epochs == 20_000 and app.snapshot.epoch == 100
+        assert tick_labels(app.query_one(LossPlot))[-1] == "20k"

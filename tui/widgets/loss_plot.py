@@ -104,7 +104,7 @@ class LossPlot(Plot):
         s = self.snapshot
         if s is None or not self.is_mounted:
             return
-        key = (s.epoch, s.history.total_epochs, s.state, s.best_val_epoch, s.setup, s.train_loss,
+        key = (s.epoch, s.history.total_epochs, s.state, s.best_val_epoch, s.setup, s.train_loss, s.hyper.epochs,
                self.log_scale, self.content_size, len(self.ghosts))
         if key == self._drawn_key and not force:
             self.repainted_cells = 0  # nothing new to show: nothing sent
