@@ -71,7 +71,7 @@ async def test_the_loss_axis_spans_the_budget_and_no_more(size):
 
 
 async def test_a_long_budget_reads_20k_not_2e4():
-    app = make_app(hyper=Hyperparameters(learning_rate=1e-2, epochs=20_000), pretrain=500)
+    app = make_app(hyper=Hyperparameters(learning_rate=1e-2, epochs=20_000), pretrain=12_000)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         ticks = tick_labels(app.query_one(LossPlot))
@@ -173,11 +173,18 @@ async def test_a_long_fix_wraps_whole_in_the_divergence_panel_at_80x24():
         assert "lr 0.000346 → 3.46e-06" in " ".join(panel.text.split())
 
 
-async def test_a_new_budget_moves_the_axis_end_at_once():
-    app = make_app(pretrain=100)
+async def test_a_budget_lowered_below_the_epochs_run_ends_the_axis_at_the_last_epoch():
+    app = make_app(hyper=Hyperparameters(learning_rate=1e-2, epochs=100_000), pretrain=3000)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert tick_labels(app.query_one(LossPlot))[-1] == "5000"
-        await pilot.press("b")  # 5,000 -> 20,000, paused: no step in between
-        assert app.snapshot.hyper.epochs == 20_000 and app.snapshot.epoch == 100
-        assert tick_labels(app.query_one(LossPlot))[-1] == "20k"
+        assert tick_labels(app.query_one(LossPlot))[-1] == "5000"  # a round number past the run
+        await pilot.press("b")  # 100,000 -> 100, paused: no step in between
+        assert app.snapshot.hyper.epochs == 100 and app.snapshot.epoch == 3000
+        assert tick_labels(app.query_one(LossPlot))[-1] == "3000"
+
+
+async def test_early_epochs_are_not_squeezed_into_a_column():
+    app = make_app(pretrain=100)  # a 5,000-epoch budget, 100 epochs run
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert tick_labels(app.query_one(LossPlot))[-1] == "100"

@@ -1,7 +1,7 @@
 """Training and validation loss against epoch, live, on a linear or a log scale.
 
-The x axis ends at a round number of epochs and the history is binned into the plot's pixel
-columns, so as training goes on only the growing tip of the curve changes on screen. Only
+The x axis ends at a round number of epochs (at most the epoch budget) and the history is
+binned into the plot's pixel columns, so as training goes on only the growing tip of the curve changes on screen. Only
 finite losses are drawn: a run that overflows keeps readable axes and gets a marked line at
 the epoch where the loss stopped being a number.
 """
@@ -42,6 +42,14 @@ def epoch_ticks(x_max: float, columns: int) -> list[float]:
         elif len(ticks) > 1:
             ticks[-1] = float(x_max)  # too close to label both: the budget wins
     return ticks
+
+
+def x_axis_end(s: Snapshot, last_epoch: float, ghost_ends: list[float]) -> float:
+    """Where the epoch axis ends: a round number just past the run (and the pinned runs),
+    so the first epochs are not squeezed into a column, but never past the epoch budget,
+    unless the run itself went beyond it (a budget lowered after the fact)."""
+    reached = max(last_epoch, float(s.epoch))
+    return max(reached, min(float(s.hyper.epochs), nice_up(max([reached, 10.0] + ghost_ends))), 1.0)
 
 
 def label_start(at: float, x_max: float, columns: int, length: int) -> float:
@@ -147,9 +155,7 @@ class LossPlot(Plot):
         if epochs.size == 0:  # nothing trained yet: show where it starts
             epochs, train = np.array([0.0]), np.array([s.train_loss], dtype=np.float64)
             val = np.array([np.nan if s.val_loss is None else s.val_loss], dtype=np.float64)
-        # The axis spans the epoch budget (or the epochs run, if beyond it): it stays put
-        # while the run fills it, and pinned runs are shown over the same epochs.
-        x_max = float(max(s.hyper.epochs, int(epochs[-1]), s.epoch, 1))
+        x_max = x_axis_end(s, float(epochs[-1]), [float(g.epochs[-1]) for g in self.ghosts if g.epochs.size])
         bins = max(8, 2 * (width - 8))
         curves = []
         for values in (train, val):

@@ -61,6 +61,7 @@ keep_interpreter_in_plotext_kernel()
 # For terminals that draw braille as garbage: plain ASCII for the frame as well.
 ASCII_FRAME = str.maketrans({"─": "-", "│": "|", "┌": "+", "┐": "+", "└": "+", "┘": "+",
                              "┬": "+", "┴": "+", "┤": "+", "├": "+", "┼": "+"})
+ASCII_UNITS = str.maketrans({"°": "deg", "²": "^2"})
 MIN_WIDTH, MIN_HEIGHT = 16, 5
 
 
@@ -218,6 +219,8 @@ class Plot(DiffLines):
             drawn = figure.build().string()
         except Exception as exc:  # plotext failing on odd data must never take the lesson down
             return self.show_lines(captions + [Text(f"(cannot draw this plot: {exc})", style="dim")])
+        if self.ascii_only:  # the units too: 'degC', '^2'
+            x_label, y_label = ([form.translate(ASCII_UNITS) for form in forms] for forms in (x_label, y_label))
         lines = label_axes(list(Text.from_ansi(drawn).split("\n", allow_blank=True)), x_label, y_label)
         if self.ascii_only:
             lines = [Text(line.plain.translate(ASCII_FRAME), spans=line.spans, end="") for line in lines]

@@ -55,13 +55,13 @@ class StatusBar(DiffLines):
             tail_style = ""
         width = self.content_size.width or 80
         room = width - head.cell_len
-        informative = tail[:-1] or tail  # the last form is a last resort: the step count goes first
-        while optional and min(map(len, informative)) + sum(map(len, optional)) > room:
-            optional.pop(0)
+        # The longest form of the last item that fits once the fewest optional items are gone.
+        choices = [(form, optional[drop:]) for form in tail for drop in range(len(optional) + 1)]
+        form, kept = next(((f, k) for f, k in choices if len(f) + sum(map(len, k)) <= room), (tail[-1], []))
         line = head
-        for part in optional:
+        for part in kept:
             line.append(part)
-        line.append(fmt.first_fitting(tail, room - sum(map(len, optional))), style=tail_style)
+        line.append(form, style=tail_style)
         self.show_lines([line])
 
 
