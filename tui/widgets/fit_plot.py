@@ -65,8 +65,9 @@ class FitPlot(Plot):
         new run: a loaded file, an edit, another split)."""
         self.snapshot = snapshot
         d, split = snapshot.dataset, snapshot.split
-        if self.data is None or self._source != (id(d), id(split)):
-            self._source = (id(d), id(split))
+        # By identity, holding the objects: an id() could be reused by the next run's data.
+        if self.data is None or self._source is None or self._source[0] is not d or self._source[1] is not split:
+            self._source = (d, split)
             self.data = FitData(d.x, d.y, split.train, split.val, d.x_label, d.y_label)
         self.update_plot()
 
@@ -84,7 +85,8 @@ class FitPlot(Plot):
             scaled = np.nan_to_num((s.fit_y - low) / (high - low) * rows, nan=-1e9, posinf=1e9, neginf=-1e9)
         curve = tuple(np.clip(np.round(scaled), -1e9, 1e9).astype(np.int64).tolist())
         caption = " " + fit_caption(s, data, "*" if self.ascii_only else "·")
-        key = (curve, caption, self.content_size, id(data), s.state, self.highlighted)
+        x_range = (float(s.fit_x[0]), float(s.fit_x[-1]))  # new data, new axis: drawn at once
+        key = (curve, caption, x_range, self.content_size, id(data), s.state, self.highlighted)
         if key == self._drawn_key and not force:
             self.repainted_cells = 0  # nothing new to show: nothing sent
             return
