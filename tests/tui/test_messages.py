@@ -87,3 +87,27 @@ async def test_the_message_screen_survives_a_burst():
         assert app.is_running
         while app.screen is not app.trainer_screen:
             await pilot.press("escape")
+
+
+def test_fit_words_keeps_whole_words_and_says_where_the_rest_is():
+    from tui.message_log import fit_words
+
+    text = "Feeding 0.1 * t_u balances the two gradients"
+    assert fit_words(text, len(text)) == text  # exactly fits: all of it, no hint
+    assert fit_words(text, len(text) - 1, " … (M)") == "Feeding 0.1 * t_u balances the two … (M)"
+    assert fit_words("one, two three", 12, " …") == "one …"  # no dangling comma before the hint
+    for width in range(8, len(text)):
+        shown = fit_words(text, width, " …")
+        assert len(shown) <= width and text.startswith(shown[:-2])
+        assert shown[:-2].split() == text.split()[:len(shown[:-2].split())]  # whole words only
+
+
+def test_the_log_keeps_the_newest_and_numbers_every_message():
+    from tui.message_log import MessageLog
+
+    log = MessageLog(limit=3)
+    for n in range(5):
+        log.add(f"message  {n}\n", "Title", "warning" if n == 4 else "information")
+    assert [m.number for m in log] == [3, 4, 5] and log.count == 5
+    assert log.latest.text == "message 4" and log.latest.mark == "⚠"  # whitespace folded, shape for severity
+    assert [m.number for m in log.since(4)] == [5]
