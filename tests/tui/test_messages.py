@@ -95,7 +95,7 @@ def test_fit_words_keeps_whole_words_and_says_where_the_rest_is():
     text = "Feeding 0.1 * t_u balances the two gradients"
     assert fit_words(text, len(text)) == text  # exactly fits: all of it, no hint
     assert fit_words(text, len(text) - 1, " … (M)") == "Feeding 0.1 * t_u balances the two … (M)"
-    assert fit_words("one, two three", 12, " …") == "one …"  # no dangling comma before the hint
+    assert fit_words("one, two three", 9, " …") == "one …"  # no dangling comma before the hint
     for width in range(8, len(text)):
         shown = fit_words(text, width, " …")
         assert len(shown) <= width and text.startswith(shown[:-2])
