@@ -188,3 +188,20 @@ async def test_early_epochs_are_not_squeezed_into_a_column():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert tick_labels(app.query_one(LossPlot))[-1] == "100"
+
+
+def test_axis_labels_go_in_the_frame_and_never_cover_a_tick():
+    from rich.text import Text
+
+    from tui.widgets.plot import label_axes
+
+    frame = ["   ┌──────────────────────┐", "100┤                      │",
+             "   └┬──────────┬───────┬──┘", "    0         10      20"]
+    top, _, bottom, ticks = (line.plain for line in label_axes([Text(x) for x in frame],
+                                                                ("t_u (unknown unit)", "t_u"), ("t_c (°C)", "t_c")))
+    assert top.startswith("   ┌ t_c (°C) ──") and top.endswith("─┐") and len(top) == len(frame[0])
+    assert bottom.endswith("┬─ t_u ─┬──┘") and len(bottom) == len(frame[2])  # the long form has no room
+    assert [i for i, ch in enumerate(bottom) if ch == "┬"] == [i for i, ch in enumerate(frame[2]) if ch == "┬"]
+    assert ticks == frame[3]
+    narrow = label_axes([Text("  ┌─────┐"), Text("  └┬───┬┘")], ("epoch",), ("loss (°C²)", "loss"))
+    assert narrow[0].plain == "  ┌─────┐" and narrow[1].plain == "  └┬───┬┘"  # no room: no label, no damage

@@ -1,9 +1,9 @@
 """Training and validation loss against epoch, live, on a linear or a log scale.
 
 The x axis ends at a round number of epochs (at most the epoch budget) and the history is
-binned into the plot's pixel columns, so as training goes on only the growing tip of the curve changes on screen. Only
-finite losses are drawn: a run that overflows keeps readable axes and gets a marked line at
-the epoch where the loss stopped being a number.
+binned into the plot's pixel columns, so as training goes on only the growing tip of the
+curve changes on screen. Only finite losses are drawn: a run that overflows keeps readable
+axes and gets a marked line at the epoch where the loss stopped being a number.
 """
 from __future__ import annotations
 
