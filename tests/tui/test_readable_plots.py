@@ -205,3 +205,26 @@ def test_axis_labels_go_in_the_frame_and_never_cover_a_tick():
     assert ticks == frame[3]
     narrow = label_axes([Text("  ┌─────┐"), Text("  └┬───┬┘")], ("epoch",), ("loss (°C²)", "loss"))
     assert narrow[0].plain == "  ┌─────┐" and narrow[1].plain == "  └┬───┬┘"  # no room: no label, no damage
+
+
+async def test_where_validation_covers_training_the_cell_keeps_both():
+    """The book's split: validation lies on training for most of the run. Those cells show
+    the validation mark over a wash of the training colour; no other cell has the wash."""
+    from tui.widgets.loss_plot import TRAIN_MARKS, VAL_MARKS
+
+    p = preset("split")
+    app = make_app(p.setup, p.hyper, pretrain=3000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        plot = app.query_one(LossPlot)
+        washed, marks = [], []
+        for strip in plot._strips:
+            column = 0
+            for segment in strip:
+                for ch in segment.text:
+                    if segment.style and segment.style.bgcolor and segment.style.bgcolor != plot.rich_style.bgcolor:
+                        washed.append(ch)
+                    marks.append(ch)
+                    column += 1
+        assert len(washed) >= 10 and set(washed) <= VAL_MARKS, washed
+        assert any(ch in TRAIN_MARKS for ch in marks)  # training alone, where the curves part

@@ -8,8 +8,12 @@ axes and gets a marked line at the epoch where the loss stopped being a number.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual.color import Color
 from textual.reactive import reactive
 
 from engine.training.trainer import Snapshot
@@ -18,6 +22,10 @@ from .. import format as fmt
 from ..ghosts import Ghost
 from .plot import Plot, loss_forms, nice_ticks, nice_up
 
+TRAIN_RGB = (80, 140, 240)
+TRAIN_MARKS = frozenset(chr(c) for c in range(0x2801, 0x2900))  # braille
+VAL_MARKS = frozenset(chr(c) for c in range(0x2580, 0x25A0))  # plotext's "hd" blocks
+TRAIN_MARKS_ASCII, VAL_MARKS_ASCII = frozenset("*"), frozenset("+")
 TINY_LOSS = 1e-12  # a log axis cannot show 0: a perfect fit is drawn at this floor
 
 
@@ -146,7 +154,27 @@ class LossPlot(Plot):
                 return np.log10(np.maximum(values, TINY_LOSS))
         return values
 
-    def paint(self, figure, width: int, height: int) -> None:
+    def after_build(self, lines: list[Text], width: int, height: int) -> list[Text]:
+        """Where the validation curve covers the training curve (the same cell), the cell
+        keeps the validation mark and takes the training colour as its background, so both
+        curves stay visible where they meet (under NO_COLOR the marks, not colours, remain)."""
+        if self.snapshot is None or self.snapshot.val_loss is None:
+            return lines
+        under = self.build_lines(partial(self.paint, only_train=True), width, height)
+        train, val = (TRAIN_MARKS_ASCII, VAL_MARKS_ASCII) if self.ascii_only else (TRAIN_MARKS, VAL_MARKS)
+        # A faint wash of the training colour: the thin training line is not drawn as a bar.
+        wash = Color(*self.theme_rgb("background", (30, 30, 30))).blend(Color(*self.theme_rgb("primary", TRAIN_RGB)), 0.4)
+        both = Style(bgcolor=wash.rich_color)
+        for line, below in zip(lines, under):
+            shown, hidden = line.plain, below.plain
+            for column in (i for i, (mark, under_it) in enumerate(zip(shown, hidden)) if under_it in train):
+                if shown[column] in val:
+                    line.stylize(both, column, column + 1)
+        return lines
+
+    def paint(self, figure, width: int, height: int, only_train: bool = False) -> None:
+        """The figure; `only_train`: the same axes with the training curve alone (to find the
+        cells where validation covers it)."""
         s = self.snapshot
         h = s.history
         epochs = h.epochs.astype(np.float64)
@@ -172,7 +200,7 @@ class LossPlot(Plot):
         self.set_axis(figure, "x", 0, x_max, x_ticks, [epoch_label(t) for t in x_ticks])
         self.set_axis(figure, "y", low, high, ticks, labels)
         # Ghosts under everything, dimmed, as dots: the live run is drawn over them.
-        for ghost in self.ghosts:
+        for ghost in () if only_train else self.ghosts:
             for values in ghost_curves(ghost):  # train loss, then validation loss if it had a split
                 finite = np.isfinite(values) & (ghost.epochs <= x_max)
                 x, y = bin_last(ghost.epochs[finite], values[finite], x_max, bins)
@@ -183,15 +211,15 @@ class LossPlot(Plot):
         # is the tip itself, and a marker there would only follow the curve around): a
         # dotted line under the curves, and a mark on the dip over them.
         behind = s.best_val_epoch is not None and s.epoch - s.best_val_epoch >= 0.02 * x_max
-        best = behind and s.divergence is None and s.best_val_loss is not None
+        best = behind and s.divergence is None and s.best_val_loss is not None and not only_train
         if best:
             marker = self.marker(self.line_symbol("┆", ":"), "success", (80, 200, 80))
             figure.draw(figure.segment((s.best_val_epoch, s.best_val_epoch), (low, high), marker=marker))
         # Training first, validation over it: where they meet, the validation curve (whose
         # dip is the lesson) shows; each keeps its own mark and colour.
         symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
-        colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
-        for (x, y), symbol, (variable, fallback) in zip(curves, symbols, colours):
+        colours = (("primary", TRAIN_RGB), ("warning", (240, 180, 40)))
+        for (x, y), symbol, (variable, fallback) in zip(curves[:1] if only_train else curves, symbols, colours):
             if x.size:
                 signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, variable, fallback))
                 figure.draw(signal.lines(x.size > 1))
@@ -199,7 +227,7 @@ class LossPlot(Plot):
             at_best = float(self.to_axis(np.array([s.best_val_loss], dtype=np.float64))[0])
             marker = self.marker(self.line_symbol("◆", "@"), "success", (80, 200, 80))
             figure.draw(figure.signal([float(s.best_val_epoch)], [at_best], marker=marker))
-        if s.divergence is not None:  # on top of everything: the line, and its label whole
+        if s.divergence is not None and not only_train:  # on top of everything: the line, and its label whole
             at = float(s.divergence.epoch)
             marker = self.marker(self.line_symbol("┃", "!"), "error", (220, 60, 60))
             figure.draw(figure.segment((at, at), (low, high), marker=marker))

@@ -209,22 +209,31 @@ class Plot(DiffLines):
         height -= len(captions)
         if width < MIN_WIDTH or height < MIN_HEIGHT:
             return self.show_lines(captions + [Text("(too small to plot)", style="dim")])
+        try:
+            lines = self.after_build(self.build_lines(paint, width, height), width, height)
+        except Exception as exc:  # plotext failing on odd data must never take the lesson down
+            return self.show_lines(captions + [Text(f"(cannot draw this plot: {exc})", style="dim")])
+        if self.ascii_only:  # the units too: 'degC', '^2'
+            x_label, y_label = ([form.translate(ASCII_UNITS) for form in forms] for forms in (x_label, y_label))
+        lines = label_axes(lines, x_label, y_label)
+        if self.ascii_only:
+            lines = [Text(line.plain.translate(ASCII_FRAME), spans=line.spans, end="") for line in lines]
+        return self.show_lines(captions + lines)
+
+    @staticmethod
+    def build_lines(paint: Callable[["plotext.figure", int, int], None], width: int, height: int) -> list[Text]:
+        """The figure `paint` draws, as lines of styled text (plotext's frame, not yet ASCII)."""
         figure = plotext.figure
         figure.clear()
         figure.plot_size(width, height)
         figure.theme("colorless")
         figure.canvas("default")  # no background of its own: the widget's shows through
-        try:
-            paint(figure, width, height)
-            drawn = figure.build().string()
-        except Exception as exc:  # plotext failing on odd data must never take the lesson down
-            return self.show_lines(captions + [Text(f"(cannot draw this plot: {exc})", style="dim")])
-        if self.ascii_only:  # the units too: 'degC', '^2'
-            x_label, y_label = ([form.translate(ASCII_UNITS) for form in forms] for forms in (x_label, y_label))
-        lines = label_axes(list(Text.from_ansi(drawn).split("\n", allow_blank=True)), x_label, y_label)
-        if self.ascii_only:
-            lines = [Text(line.plain.translate(ASCII_FRAME), spans=line.spans, end="") for line in lines]
-        return self.show_lines(captions + lines)
+        paint(figure, width, height)
+        return list(Text.from_ansi(figure.build().string()).split("\n", allow_blank=True))
+
+    def after_build(self, lines: list[Text], width: int, height: int) -> list[Text]:
+        """A last touch to the built lines (subclasses); as built by default."""
+        return lines
 
     @staticmethod
     def set_axis(figure, axis: str, low: float, high: float, ticks: list[float],
