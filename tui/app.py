@@ -213,14 +213,18 @@ class KeplerApp(App):
         if getattr(self, "_thread_id", None) != threading.get_ident():
             self.post_message(MessageSaid(message, title, severity))
             return
-        said = self.message_log.add(message, title, severity)
-        for bar in self.message_bars():
-            bar.say(said)
+        self.record(message, title, severity)
 
     @on(MessageSaid)
     def message_said(self, message: MessageSaid) -> None:
         message.stop()
-        self.notify(message.text, title=message.title, severity=message.severity, markup=False)
+        self.record(message.text, message.title, message.severity)
+
+    def record(self, text: str, title: str, severity: str) -> None:
+        """On the UI thread: into the log, and onto every message line on the screens."""
+        said = self.message_log.add(text, title, severity)
+        for bar in self.message_bars():
+            bar.say(said)
 
     def message_bars(self) -> list[MessageBar]:
         return [bar for screen in self.screen_stack for bar in screen.query(MessageBar)]

@@ -111,3 +111,16 @@ def test_the_log_keeps_the_newest_and_numbers_every_message():
     assert [m.number for m in log] == [3, 4, 5] and log.count == 5
     assert log.latest.text == "message 4" and log.latest.mark == "⚠"  # whitespace folded, shape for severity
     assert [m.number for m in log.since(4)] == [5]
+
+
+async def test_a_message_from_another_thread_reaches_the_log():
+    import threading
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        worker = threading.Thread(target=lambda: app.notify("from a worker", title="Thread"))
+        worker.start()
+        worker.join()
+        await pilot.pause()
+        assert notifications(app)[-1] == "from a worker" and toasts(app) == []
+        assert "Thread: from a worker" in app.trainer_screen.query_one(MessageBar).shown
