@@ -183,7 +183,7 @@ class Controller:
     def load_preset(self, key: str, say: str | None = None) -> Outcome:
         p = preset(key)
         return self.start_over(p.title, p.setup, hyper=p.hyper, resume=False,
-                               say=say or f"{p.story}  (space trains)")
+                               say=say or f"{p.story} (space trains)")
 
     # ------------------------------------------------------------------ data
     def pick_dataset(self, name: str) -> Outcome:
@@ -201,7 +201,7 @@ class Controller:
             return refused(f"{name} suggests no setup of its own; enter picks it with the current settings")
         after = f"  Then try {tried.then}." if tried.then else ""
         return self.start_over(f"{name}, suggested setup", tried.setup, hyper=tried.hyper,
-                               say=f"{name} with its suggested setup: {tried.setup_string}.{after}  (space trains)")
+                               say=f"{name} with its suggested setup: {tried.setup_string}.{after} (space trains)")
 
     def open_csv(self, path: str, x_column: str | None, y_column: str | None) -> Outcome:
         if not path:

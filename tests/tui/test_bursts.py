@@ -24,6 +24,7 @@ from pilot_helpers import burst, make_app, notifications
     ("n", "k", "P", "P", "P", "escape", "escape"),  # the table of pinned runs
     ("f", "f", "f", "escape", "escape", "tab", "f", "escape", "escape"),  # zoom
     ("f", "question_mark", "escape", "escape", "f"),  # the help over a zoomed plot
+    ("r", "M", "escape", "escape", "M"),  # the session's messages
 ])
 async def test_a_burst_of_keys_leaves_the_trainer_on_screen(keys):
     app = make_app()
