@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -20,7 +21,7 @@ from engine.training.trainer import Snapshot
 
 from .. import settings
 from ..ghosts import loss_surface
-from ..widgets.landscape_map import LandscapeMap
+from ..widgets.landscape_map import MARKS, LandscapeMap
 from .dismiss_once import DismissOnce
 
 if TYPE_CHECKING:
@@ -59,6 +60,10 @@ class LandscapeScreen(DismissOnce, Screen[None]):
     def on_mount(self) -> None:
         self.show(self.app.snapshot)
 
+    def on_landscape_map_resized(self, event: LandscapeMap.Resized) -> None:
+        if self.snapshot is not None:
+            self.show(self.snapshot)  # the header names the cells the map draws
+
     def follow(self, s: Snapshot) -> None:
         """The trainer screen drew a new snapshot: show the same one here."""
         self.show(s)
@@ -82,12 +87,25 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         window = self.window or window_around(np.vstack([[start], points, *ghost_paths]), (w_star, b_star, l_star))
         landscape.show(x, y, window, points, start, ghost_paths)
         w, b = float(s.params["w"]), float(s.params["b"])
-        heading = (f"Loss over (w, b), input {settings.describe_input(s)}: ✕ minimum w={w_star:.4g} b={b_star:.4g} "
-                   f"L={l_star:.4g}; ○ start ({start[0]:.3g}, {start[1]:.3g}); ● epoch {s.epoch}: "
-                   f"w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}")
+        on_minimum = landscape.now_on_minimum
+        heading = Text(f"Loss over (w, b), input {settings.describe_input(s)}: ")
+        self.append_mark(heading, "minimum")
+        heading.append(f" minimum w={w_star:.4g} b={b_star:.4g} L={l_star:.4g}; ")
+        self.append_mark(heading, "start")
+        heading.append(f" start ({start[0]:.3g}, {start[1]:.3g}); ")
+        self.append_mark(heading, "now_on_minimum" if on_minimum else "now")
+        heading.append(f" epoch {s.epoch}: w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}")
+        if on_minimum:
+            heading.append(", in the minimum's cell")
         if ghost_paths:
-            heading += f"; ∘ {len(ghost_paths)} pinned"
-        head.update(heading.translate(str.maketrans({"✕": "X", "○": "S", "●": "@", "∘": "~"}) if self.ascii_only else {}))
+            heading.append("; ")
+            self.append_mark(heading, "ghost")
+            heading.append(f" {len(ghost_paths)} pinned")
+        head.update(heading)
+
+    def append_mark(self, text: Text, mark: str) -> None:
+        """The glyph the map draws for `mark` (in bold: it is a key to the map)."""
+        text.append(MARKS[mark].ascii if self.ascii_only else MARKS[mark].glyph, "bold")
 
     def training_data(self, s: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         """The inputs as the model sees them (after the input transform) and the targets."""
