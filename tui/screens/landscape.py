@@ -88,24 +88,25 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         landscape.show(x, y, window, points, start, ghost_paths)
         w, b = float(s.params["w"]), float(s.params["b"])
         on_minimum = landscape.now_on_minimum
-        heading = Text(f"Loss over (w, b), input {settings.describe_input(s)}: ")
+        heading = Text(f"Loss over (w, b), input {settings.describe_input(s)}:")
         self.append_mark(heading, "minimum")
-        heading.append(f" minimum w={w_star:.4g} b={b_star:.4g} L={l_star:.4g}; ")
+        heading.append(f"minimum w={w_star:.4g} b={b_star:.4g} L={l_star:.4g};")
         self.append_mark(heading, "start")
-        heading.append(f" start ({start[0]:.3g}, {start[1]:.3g}); ")
+        heading.append(f"start ({start[0]:.3g}, {start[1]:.3g});")
         self.append_mark(heading, "now_on_minimum" if on_minimum else "now")
-        heading.append(f" epoch {s.epoch}: w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}")
+        heading.append(f"epoch {s.epoch}: w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}")
         if on_minimum:
             heading.append(", in the minimum's cell")
         if ghost_paths:
-            heading.append("; ")
+            heading.append(";")
             self.append_mark(heading, "ghost")
-            heading.append(f" {len(ghost_paths)} pinned")
+            heading.append(f"{len(ghost_paths)} pinned")
         head.update(heading)
 
     def append_mark(self, text: Text, mark: str) -> None:
-        """The glyph the map draws for `mark` (in bold: it is a key to the map)."""
-        text.append(MARKS[mark].ascii if self.ascii_only else MARKS[mark].glyph, "bold")
+        """The glyph the map draws for `mark`, a space either side. (Not in a style of its own:
+        rsvg-convert draws the spaces at the edges of a styled span in an exported SVG unevenly.)"""
+        text.append(f" {MARKS[mark].ascii if self.ascii_only else MARKS[mark].glyph} ")
 
     def training_data(self, s: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         """The inputs as the model sees them (after the input transform) and the targets."""

@@ -182,15 +182,15 @@ class LandscapeMap(Widget):
         (w_lo, w_hi), (b_lo, b_hi) = self.window
         columns, rows = self.map_size(width, height)
 
-        def cells(points) -> tuple:
-            found = []
+        def cells(points) -> frozenset:
+            found = set()
             for w, b in np.asarray(points, dtype=np.float64).reshape(-1, 2):
-                found.append((cell_of(w, w_lo, w_hi, columns), cell_of(b, b_hi, b_lo, rows)))
-            return tuple(found)
+                found.add((cell_of(w, w_lo, w_hi, columns), cell_of(b, b_hi, b_lo, rows)))
+            return frozenset(found)
 
         data = (self.x.tobytes(), self.y.tobytes()) if self.x is not None else None
-        return (width, height, self.window, data, cells(self.path), cells([self.start]),
-                tuple(cells(g) for g in self.ghost_paths), self.coloured)
+        return (width, height, self.window, data, cells(self.path[:-1]), cells(self.path[-1:]),
+                cells([self.start]), cells(np.vstack([np.zeros((0, 2)), *self.ghost_paths])), self.coloured)
 
     @property
     def text(self) -> str:
