@@ -14,7 +14,7 @@ from tui.screens.landscape import LandscapeScreen
 from tui.loss_colours import luminance
 from tui.widgets.landscape_map import SHADES_ASCII, LandscapeMap, cell_of
 
-from pilot_helpers import make_app, notifications
+from pilot_helpers import burst, make_app, notifications
 
 
 def raw_app(**options):
@@ -193,6 +193,18 @@ async def test_arrow_keys_move_the_start_and_run_again():
         assert s.setup.init_b > 0 and float(s.params["b"]) == pytest.approx(s.setup.init_b)
         await pilot.press("N")  # train from the new start
         assert app.runner.latest.epoch == 100
+        assert f"start ({s.setup.init_w:.3g}, {s.setup.init_b:.3g})" in app.screen.text
+
+
+async def test_arrow_keys_in_a_burst_add_up():
+    app = raw_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("N", "w")
+        (w_lo, w_hi), (b_lo, b_hi) = app.screen.current_window()
+        await burst(pilot, "left", "left", "up", "up", "up")
+        s = app.runner.latest
+        assert s.setup.init_w == pytest.approx(1 - 2 * 0.1 * (w_hi - w_lo), rel=1e-3)  # 4 digits a step
+        assert s.setup.init_b == pytest.approx(3 * 0.1 * (b_hi - b_lo), rel=1e-3)
         assert f"start ({s.setup.init_w:.3g}, {s.setup.init_b:.3g})" in app.screen.text
 
 

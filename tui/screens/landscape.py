@@ -143,10 +143,9 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         if s.setup.model != "linear":
             return
         (w_lo, w_hi), (b_lo, b_hi) = self.current_window()
-        w0 = float(f"{s.setup.init_w + dw * MOVE_FRACTION * (w_hi - w_lo):.4g}")
-        b0 = float(f"{s.setup.init_b + db * MOVE_FRACTION * (b_hi - b_lo):.4g}")
         self.window = ((w_lo, w_hi), (b_lo, b_hi))  # keep the view still while the start moves
-        self.app.tell(self.app.controller.move_start(w0, b0))
+        self.app.tell(self.app.controller.move_start_by(dw * MOVE_FRACTION * (w_hi - w_lo),
+                                                        db * MOVE_FRACTION * (b_hi - b_lo)))
 
     def action_fit(self) -> None:
         self.window = None
