@@ -13,6 +13,7 @@ from engine.training.trainer import Hyperparameters, Setup
 from tui.screens.landscape import LandscapeScreen
 from tui.loss_colours import luminance
 from tui.widgets.landscape_map import SHADES_ASCII, LandscapeMap, cell_of
+from tui.widgets.loss_plot import LossPlot
 
 from pilot_helpers import burst, make_app, notifications
 
@@ -218,6 +219,20 @@ async def test_zoom_and_fit():
         assert w_hi - w_lo == pytest.approx((fitted[0][1] - fitted[0][0]) / 2)
         await pilot.press("f")
         assert app.screen.current_window() == fitted
+
+
+@pytest.mark.parametrize("width, beside", [(119, False), (120, True)])
+async def test_the_loss_curve_sits_beside_the_map_from_120_columns(width, beside):
+    app = make_app(pretrain=300)
+    async with app.run_test(size=(width, 40)) as pilot:
+        await pilot.press("w", "n", "n")
+        await pilot.pause()
+        plot = app.screen.query_one("#landscape-loss", LossPlot)
+        widget = app.screen.query_one(LandscapeMap)
+        assert plot.display == beside and (plot.region.width > 40) == beside
+        assert widget.region.width == (width - plot.region.width - 1 if beside else width)
+        assert plot.snapshot is app.screen.snapshot and plot.snapshot.epoch == 302  # the same frame
+        tick_row_ok(widget)
 
 
 async def test_the_landscape_is_for_the_line_only():

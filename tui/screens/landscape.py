@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -22,12 +24,14 @@ from engine.training.trainer import Snapshot
 from .. import settings
 from ..ghosts import loss_surface
 from ..widgets.landscape_map import MARKS, LandscapeMap
+from ..widgets.loss_plot import LossPlot
 from .dismiss_once import DismissOnce
 
 if TYPE_CHECKING:
     from ..descent_path import DescentPath
 
 MOVE_FRACTION = 0.1  # an arrow key moves the start by this much of the window
+BESIDE_WIDTH = 120  # from this many columns the loss curve sits beside the map
 
 
 class LandscapeScreen(DismissOnce, Screen[None]):
@@ -53,12 +57,18 @@ class LandscapeScreen(DismissOnce, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="landscape-head", markup=False)
-        yield LandscapeMap(id="landscape-map", ascii_only=self.ascii_only)
+        with Horizontal(id="landscape-body"):
+            yield LandscapeMap(id="landscape-map", ascii_only=self.ascii_only)
+            yield LossPlot(id="landscape-loss", ascii_only=self.ascii_only)
         yield Static("← → w0  ↑ ↓ b0 (run again from there)  f fit  i/O zoom  z input  "
                      "space n train  escape back", id="landscape-keys", markup=False)
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width >= BESIDE_WIDTH, "-beside")
         self.show(self.app.snapshot)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width >= BESIDE_WIDTH, "-beside")
 
     def on_landscape_map_resized(self, event: LandscapeMap.Resized) -> None:
         if self.snapshot is not None:
@@ -71,6 +81,10 @@ class LandscapeScreen(DismissOnce, Screen[None]):
     # ------------------------------------------------------------------ showing
     def show(self, s: Snapshot) -> None:
         self.snapshot = s
+        loss_plot = self.query_one(LossPlot)  # beside the map on a wide screen: the curve moves with it
+        if loss_plot.ghosts != tuple(self.app.pinned_ghosts):
+            loss_plot.set_ghosts(self.app.pinned_ghosts)
+        loss_plot.show(s)
         head = self.query_one("#landscape-head", Static)
         landscape = self.query_one(LandscapeMap)
         if s.setup.model != "linear":

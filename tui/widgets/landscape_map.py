@@ -117,7 +117,7 @@ class LandscapeMap(Widget):
     window `w_range` x `b_range`, with `path` (n x 2, (w, b)) and the run's `start` on it, over
     the fainter paths of pinned runs."""
 
-    DEFAULT_CSS = "LandscapeMap { height: 1fr; text-wrap: nowrap; text-overflow: clip; }"
+    DEFAULT_CSS = "LandscapeMap { width: 1fr; height: 1fr; text-wrap: nowrap; text-overflow: clip; }"
 
     class Resized(Message):
         """The map has a new size: which cells the points fall in may have changed."""
