@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual import events
 from textual.message import Message
 from textual.widget import Widget
@@ -62,6 +63,8 @@ SHADES_ASCII = " .:;+*#"
 AXIS_STYLE = Style()  # axis titles and tick labels: the theme's text colour
 RULE_STYLE = Style()  # axis lines and tick marks
 MOST_LEVELS = 6  # contour lines at most (one shade per band in the colourless map)
+COLOUR_STEPS = 64  # the colour map in this many steps: smooth to the eye, and neighbouring
+                   # cells often share one, so a row is fewer spans and fewer bytes to send
 
 
 def cell_of(value: float, low: float, high: float, cells: int) -> int | None:
@@ -224,8 +227,8 @@ class LandscapeMap(Widget):
         loss = land.loss
         scale = LogScale(float(loss.min()), float(loss.max()))
         self.levels = levels = contour_levels(scale.low, scale.high, MOST_LEVELS)
-        cells = self.paint(loss, scale, levels)
-        self.draw_marks(cells, land.minimum, columns, rows)
+        canvas = self.paint(loss, scale, levels)
+        self.draw_marks(canvas, land.minimum, columns, rows)
 
         label_width = self.label_width(rows)
         b_labels = {}
@@ -235,7 +238,7 @@ class LandscapeMap(Widget):
                 b_labels[row] = text
         bar, tick = ("|", "+") if self.ascii_only else ("│", "┤")
         lines = [self.legend(scale, levels, label_width, width)]
-        for r, row in enumerate(cells):
+        for r in range(rows):
             line = Text()
             if r in b_labels:
                 line.append(f"{b_labels[r]:>{label_width}} ", AXIS_STYLE)
@@ -243,42 +246,27 @@ class LandscapeMap(Widget):
             else:
                 line.append(" " * (label_width + 1))
                 line.append(bar, RULE_STYLE)
-            for char, style in row:
-                line.append(char, style)
+            line.append_text(canvas.row(r))
             lines.append(line)
         lines.extend(self.w_axis(label_width, columns, width))
         return lines
 
-    def paint(self, loss: np.ndarray, scale: LogScale, levels: list[float]) -> list[list[tuple[str, Style]]]:
-        """The map's cells as (character, style): colour (or shade) and contour lines."""
-        on_contour = contour_cells(loss, levels)
-        directions = contour_directions(loss)
-        glyphs = CONTOUR_GLYPHS if not self.ascii_only else CONTOUR_ASCII
+    def paint(self, loss: np.ndarray, scale: LogScale, levels: list[float]) -> "Canvas":
+        """The map's cells: colour (or shade), and contour lines."""
+        on_contour = contour_cells(loss, levels) >= 0
+        glyphs = np.array(list(CONTOUR_GLYPHS if not self.ascii_only else CONTOUR_ASCII))
+        lines = glyphs[contour_directions(loss)]
         if self.coloured:
-            rgb = colour_at(scale.position(loss))
-            bright = luminance(rgb) > 0.35
-            target = np.where(bright[..., None], 0.0, 255.0)
-            line_rgb = np.rint(rgb + (target - rgb) * CONTOUR_STRENGTH).astype(np.uint8)
-            cells = []
-            for r in range(loss.shape[0]):
-                row = []
-                for c in range(loss.shape[1]):
-                    background = hex_colour(rgb[r, c])
-                    if on_contour[r, c] >= 0:
-                        row.append((glyphs[directions[r, c]],
-                                    _style(hex_colour(line_rgb[r, c]), background)))
-                    else:
-                        row.append((" ", _style(None, background)))
-                cells.append(row)
-            return cells
+            step = np.rint(scale.position(loss) * (COLOUR_STEPS - 1)).astype(int)
+            palette, styles = colour_steps()
+            return Canvas(np.where(on_contour, lines, " "), step + COLOUR_STEPS * on_contour, list(styles),
+                          palette[step])
         shades = SHADES_ASCII if self.ascii_only else SHADES
         band = np.searchsorted(np.asarray(levels, dtype=np.float64), loss, side="right")
-        shade = band_shades(band, len(levels), shades)
-        plain, line = Style(), Style(bold=True)
-        return [[(glyphs[directions[r, c]], line) if on_contour[r, c] >= 0 else (shade[r, c], plain)
-                 for c in range(loss.shape[1])] for r in range(loss.shape[0])]
+        return Canvas(np.where(on_contour, lines, band_shades(band, len(levels), shades)),
+                      on_contour.astype(int), [Style(), Style(bold=True)], None)
 
-    def draw_marks(self, cells, minimum, columns: int, rows: int) -> None:
+    def draw_marks(self, canvas: "Canvas", minimum, columns: int, rows: int) -> None:
         (w_lo, w_hi), (b_lo, b_hi) = self.window
 
         def where(w: float, b: float):
@@ -288,20 +276,18 @@ class LandscapeMap(Widget):
         def put(at, mark: Mark) -> None:
             if at is None:
                 return
-            r, c = at
-            background = cells[r][c][1].bgcolor
             glyph = mark.ascii if self.ascii_only else mark.glyph
-            if not self.coloured or background is None:
-                cells[r][c] = (glyph, Style(bold=mark.bold, dim=mark.faint))
+            if canvas.background is None:
+                canvas.put(*at, glyph, Style(bold=mark.bold, dim=mark.faint))
                 return
-            under = np.array(background.get_truecolor())
+            under = canvas.background[at]
             colour = mark.colour
             if colour is None:
                 colour = "#000000" if luminance(under) > 0.35 else "#ffffff"
             if mark.faint:
                 over = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
                 colour = hex_colour(np.rint((over + under) / 2))
-            cells[r][c] = (glyph, _style(colour, hex_colour(under), bold=mark.bold))
+            canvas.put(*at, glyph, _style(colour, hex_colour(under), bold=mark.bold))
 
         for ghost in self.ghost_paths:
             for w, b in ghost:
@@ -334,7 +320,7 @@ class LandscapeMap(Widget):
             edges = [round(room * float(scale.position(v))) for v in bounds]
             for i in range(segments):
                 for k in range(edges[i], edges[i + 1]):
-                    line.append(" ", _style(None, hex_colour(colour_at((k + 0.5) / room))))
+                    line.append(" ", colour_steps()[1][round((k + 0.5) / room * (COLOUR_STEPS - 1))])
                 if i < len(levels):
                     line.append(f" {labels[i]} ", AXIS_STYLE)
             return line
@@ -372,6 +358,41 @@ class LandscapeMap(Widget):
         labels = Text("".join(under), AXIS_STYLE)
         labels.append(" w", Style(bold=True))
         return [rule_line, labels]
+
+
+@dataclass
+class Canvas:
+    """The map's cells: a character and a style (an index into `styles`) each, and the colour
+    under each cell (None without colour). A row becomes one Text with a span per run of
+    equal styles, not a span per cell."""
+
+    chars: np.ndarray  # rows x columns of one-character strings
+    style_index: np.ndarray  # rows x columns of int
+    styles: list[Style]
+    background: np.ndarray | None  # rows x columns x 3 of uint8
+
+    def put(self, row: int, column: int, char: str, style: Style) -> None:
+        self.chars[row, column] = char
+        self.style_index[row, column] = len(self.styles)
+        self.styles.append(style)
+
+    def row(self, r: int) -> Text:
+        index = self.style_index[r]
+        cuts = [0, *(np.flatnonzero(np.diff(index)) + 1).tolist(), len(index)]
+        spans = [Span(start, end, self.styles[index[start]]) for start, end in zip(cuts, cuts[1:])]
+        return Text("".join(self.chars[r].tolist()), spans=spans)
+
+
+@lru_cache(maxsize=1)
+def colour_steps() -> tuple[np.ndarray, tuple[Style, ...]]:
+    """The colour map in COLOUR_STEPS steps (RGB), and a style for each step: the plain
+    cell, then (COLOUR_STEPS on) a contour line over it, in black or white, whichever shows."""
+    palette = colour_at(np.linspace(0.0, 1.0, COLOUR_STEPS))
+    towards = np.where((luminance(palette) > 0.35)[:, None], 0.0, 255.0)
+    line = np.rint(palette + (towards - palette) * CONTOUR_STRENGTH).astype(np.uint8)
+    plain = [Style(bgcolor=hex_colour(p)) for p in palette]
+    lined = [Style(color=hex_colour(ln), bgcolor=hex_colour(p)) for p, ln in zip(palette, line)]
+    return palette, tuple(plain + lined)
 
 
 _STYLES: dict[tuple, Style] = {}
