@@ -3,7 +3,9 @@
 The app's own keys keep working here (space, n, N, r, z, +/-, ...): the map follows the run.
 Arrow keys move the starting point (w0, b0): the run starts over from there, still playing
 if it was playing, still paused if it was paused (n steps it); f fits the window to the
-path and the minimum again; i and O zoom in and out.
+path and the minimum again; i and O zoom in and out. From 120 columns the loss curve sits
+beside the map, drawn from the same snapshot, so the point going down the bowl and the
+curve going down move together.
 """
 from __future__ import annotations
 
