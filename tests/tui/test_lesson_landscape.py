@@ -12,7 +12,7 @@ from engine.lesson.presets import preset
 from engine.training.trainer import Hyperparameters, Setup
 from tui.screens.landscape import LandscapeScreen
 from tui.loss_colours import luminance
-from tui.widgets.landscape_map import SHADES_ASCII, LandscapeMap, cell_of
+from tui.widgets.landscape_map import SHADES_ASCII, LandscapeMap, cell_of, loss_label, ticks
 from tui.widgets.loss_plot import LossPlot
 
 from pilot_helpers import burst, make_app, notifications
@@ -279,6 +279,20 @@ async def test_without_colour_the_bands_are_shaded(monkeypatch):
         assert {"░", "▒", "▓", "█"} <= set(chars.flat)
         assert "✕" in widget.text and "●" in widget.text and "○" in widget.text
         assert "3 ▕····▏ 10 ▕::::▏ 30 ▕░░░░▏ 100 ▕▒▒▒▒▏ 300 ▕▓▓▓▓▏ 1e3 ▕████▏" in widget.lines[0].plain
+
+
+def test_ticks_are_round_values_inside_the_window():
+    assert ticks(-19.9, 2.6, 6) == [(-15.0, "-15"), (-10.0, "-10"), (-5.0, "-5"), (0.0, "0")]
+    assert ticks(2.6, -19.9, 6) == ticks(-19.9, 2.6, 6)  # either way round
+    assert [t for _, t in ticks(0.118, 1.11, 5)] == ["0.2", "0.4", "0.6", "0.8", "1.0"]
+    assert [t for _, t in ticks(0.5357, 0.5379, 4)] == ["0.536", "0.537"]  # steps of 0.001: 0.0005 is too fine for 4
+    assert [t for _, t in ticks(-2.1e15, 1e14, 3)] == ["-2e+15", "-1e+15", "0"]
+    assert ticks(1.0, 1.0, 4) == [] and ticks(0.0, float("inf"), 4) == []
+
+
+def test_loss_labels_fit_in_five_characters():
+    assert [loss_label(v) for v in (2.928, 3, 10, 300, 1000, 2500, 0.05, 0.005, 1e35)] == \
+        ["2.93", "3", "10", "300", "1e3", "2.5e3", "0.05", "5e-3", "1e35"]
 
 
 def test_cell_of_runs_either_way_and_drops_points_off_the_map():
