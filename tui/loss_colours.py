@@ -70,7 +70,7 @@ class LogScale:
         return np.clip((logs - math.log10(self.low)) / span, 0.0, 1.0)
 
 
-def contour_levels(low: float, high: float, most: int = 7) -> list[float]:
+def contour_levels(low: float, high: float, most: int) -> list[float]:
     """Round loss values strictly between `low` and `high`, evenly spread on a log scale,
     at most `most` of them: one per decade (1, 10, 100), or 1-3, 1-2-5, or finer, whichever
     is the finest that fits. A narrow range (zoomed in near the minimum, where the loss
@@ -79,9 +79,9 @@ def contour_levels(low: float, high: float, most: int = 7) -> list[float]:
         return []
     best: list[float] = []
     if low > 0:
-        first, last = math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1
+        decades = range(math.floor(math.log10(low)), math.floor(math.log10(high)) + 1)
         for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
-            levels = [round_value(m * 10.0 ** k) for k in range(first, last + 1) for m in mantissas]
+            levels = [round_value(m * 10.0 ** k) for k in decades for m in mantissas]
             levels = [v for v in levels if low < v < high]
             if len(levels) > most:
                 break
