@@ -99,7 +99,7 @@ def nice_step(rough: float) -> float:
     if rough <= 0 or not math.isfinite(rough):
         return 1.0
     power = 10.0 ** math.floor(math.log10(rough))
-    for m in (1, 2, 5, 10):
+    for m in (1, 2, 5):
         if m * power >= rough * (1 - 1e-9):
             return m * power
     return 10 * power

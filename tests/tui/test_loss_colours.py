@@ -71,6 +71,8 @@ def test_a_narrow_range_gets_evenly_spaced_levels():
     assert contour_levels(2.928, 2.93, 6) == [2.9285, 2.929, 2.9295]
     assert contour_levels(5.0, 5.0, 6) == [] and contour_levels(1.0, float("inf"), 6) == []
     assert contour_levels(0.0, 10.0, 6) == [2, 4, 6, 8]  # no logarithm of 0: evenly spaced
+    assert contour_levels(0.0, 1.3, 6) == [0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
+    assert contour_levels(2.9, 3.1, 1) == [3.0]  # one level: the round value in the middle
 
 
 def test_nice_steps_are_1_2_5_times_a_power_of_ten():
