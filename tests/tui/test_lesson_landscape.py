@@ -231,8 +231,23 @@ async def test_the_loss_curve_sits_beside_the_map_from_120_columns(width, beside
         widget = app.screen.query_one(LandscapeMap)
         assert plot.display == beside and (plot.region.width > 40) == beside
         assert widget.region.width == (width - plot.region.width - 1 if beside else width)
-        assert plot.snapshot is app.screen.snapshot and plot.snapshot.epoch == 302  # the same frame
+        if beside:
+            assert plot.snapshot is app.screen.snapshot and plot.snapshot.epoch == 302  # the same frame
+        else:
+            assert plot.snapshot is None  # hidden: not drawn at all
         tick_row_ok(widget)
+
+
+async def test_widening_the_terminal_brings_the_loss_curve_in_at_the_same_epoch():
+    app = make_app(pretrain=300)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("w", "n")
+        plot = app.screen.query_one("#landscape-loss", LossPlot)
+        assert not plot.display and plot.snapshot is None  # hidden: not drawn at all
+        await pilot.resize_terminal(130, 40)
+        await pilot.pause()
+        assert plot.display and plot.snapshot is app.screen.snapshot and plot.snapshot.epoch == 301
+        tick_row_ok(app.screen.query_one(LandscapeMap))
 
 
 async def test_the_landscape_is_for_the_line_only():

@@ -71,6 +71,8 @@ class LandscapeScreen(DismissOnce, Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width >= BESIDE_WIDTH, "-beside")
+        if self.snapshot is not None:
+            self.show(self.snapshot)
 
     def on_landscape_map_resized(self, event: LandscapeMap.Resized) -> None:
         if self.snapshot is not None:
@@ -83,10 +85,11 @@ class LandscapeScreen(DismissOnce, Screen[None]):
     # ------------------------------------------------------------------ showing
     def show(self, s: Snapshot) -> None:
         self.snapshot = s
-        loss_plot = self.query_one(LossPlot)  # beside the map on a wide screen: the curve moves with it
-        if loss_plot.ghosts != tuple(self.app.pinned_ghosts):
-            loss_plot.set_ghosts(self.app.pinned_ghosts)
-        loss_plot.show(s)
+        if self.has_class("-beside"):  # the loss curve beside the map moves with it (hidden: not drawn)
+            loss_plot = self.query_one(LossPlot)
+            if loss_plot.ghosts != tuple(self.app.pinned_ghosts):
+                loss_plot.set_ghosts(self.app.pinned_ghosts)
+            loss_plot.show(s)
         head = self.query_one("#landscape-head", Static)
         landscape = self.query_one(LandscapeMap)
         if s.setup.model != "linear":
