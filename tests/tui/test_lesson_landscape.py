@@ -127,6 +127,23 @@ async def test_the_minimum_stays_visible_when_the_run_reaches_it():
         assert "● epoch 5000" in app.screen.text
 
 
+@pytest.mark.parametrize("ascii_plots, arrow", [(False, "↙"), (True, "v")])
+async def test_zoomed_away_from_the_minimum_an_arrow_points_to_it(ascii_plots, arrow):
+    app = raw_app(ascii_plots=ascii_plots)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("N", "w", "i", "i", "i")  # about the window's centre, w ~ 0.6, b ~ -9
+        await pilot.pause()
+        widget = app.screen.query_one(LandscapeMap)
+        (w_lo, _), (b_lo, _) = widget.window
+        assert w_lo > 0.5368 and b_lo > -17.3  # the minimum is left of the map, and far below it
+        chars, _, _ = map_cells(widget)
+        assert chars[-1, 0] == arrow  # in the bottom left corner: down and to the left
+        assert "✕" not in widget.text and "X" not in widget.text
+        assert f"L=2.928, off the map {arrow} (f fits)" in app.screen.text
+        await pilot.press("f")
+        assert "✕X"[ascii_plots] in widget.text and "off the map" not in app.screen.text
+
+
 def tick_row_ok(widget: LandscapeMap) -> None:
     """Every w tick label under the map whole, each under the w it names; every b label beside
     its row; both axes titled."""

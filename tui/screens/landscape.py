@@ -109,7 +109,9 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         on_minimum = landscape.now_on_minimum
         heading = Text(f"Loss over (w, b), input {settings.describe_input(s)}:")
         self.append_mark(heading, "minimum")
-        heading.append(f"minimum w={w_star:.4g} b={b_star:.4g} L={l_star:.4g};")
+        heading.append(f"minimum w={w_star:.4g} b={b_star:.4g} L={l_star:.4g}")
+        arrow = landscape.minimum_arrow
+        heading.append(";" if arrow is None else f", off the map {arrow} (f fits);")
         self.append_mark(heading, "start")
         heading.append(f"start ({start[0]:.3g}, {start[1]:.3g});")
         self.append_mark(heading, "now_on_minimum" if on_minimum else "now")

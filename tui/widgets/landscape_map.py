@@ -54,7 +54,11 @@ MARKS = {
     "now": Mark("●", "@", colour="#ff4f4f"),
     "minimum": Mark("✕", "X"),
     "now_on_minimum": Mark("⊗", "&", colour="#ff4f4f"),  # the run has reached the minimum's cell
+    "minimum_off_map": Mark("✕", "X"),  # drawn as an arrow at the edge, towards the minimum
 }
+# (columns, rows) to go, by sign, -> the arrow at the map's edge that points to the minimum
+ARROWS = {(-1, -1): "↖", (0, -1): "↑", (1, -1): "↗", (-1, 0): "←", (1, 0): "→",
+          (-1, 1): "↙", (0, 1): "↓", (1, 1): "↘"}
 CONTOUR_GLYPHS = "─╱│╲"
 CONTOUR_ASCII = "-/|\\"
 CONTOUR_STRENGTH = 0.6  # contour lines: this far from the cell's colour towards black or white
@@ -138,6 +142,7 @@ class LandscapeMap(Widget):
         self.levels: list[float] = []  # the contour levels last drawn (the legend's values)
         self._drawn: tuple | None = None  # what the last frame showed, to skip repainting it
         self.now_on_minimum = False  # the run's point and the minimum share a cell (one glyph for both)
+        self.minimum_arrow: str | None = None  # zoomed away from the minimum: the arrow pointing to it
 
     @property
     def coloured(self) -> bool:
@@ -156,7 +161,7 @@ class LandscapeMap(Widget):
         self.message = None
         self.x, self.y, self.window, self.path, self.start = x, y, window, path, start
         self.ghost_paths = list(ghost_paths)
-        self.now_on_minimum = self._now_on_minimum()
+        self.now_on_minimum, self.minimum_arrow = self._where_the_minimum_is()
         # A new snapshot often leaves the picture as it was (a converged run stays in its
         # cell): repaint only when a cell would change, which saves a slow link a frame.
         drawn = self._picture_key()
@@ -167,18 +172,22 @@ class LandscapeMap(Widget):
     def on_resize(self, event: events.Resize) -> None:
         self.post_message(self.Resized())
 
-    def _now_on_minimum(self) -> bool:
+    def _where_the_minimum_is(self) -> tuple[bool, str | None]:
+        """(the run's point shares the minimum's cell, the arrow to the minimum if it is off the map)."""
         columns, rows = self.map_size(*self.content_size)
-        if not len(self.path) or columns < 1 or rows < 1:
-            return False
+        if columns < 1 or rows < 1:
+            return False, None
         (w_lo, w_hi), (b_lo, b_hi) = self.window
-        w_star, b_star, _ = line_minimum(self.x, self.y)
+        minimum = line_minimum(self.x, self.y)
 
         def cell(w: float, b: float):
             return cell_of(w, w_lo, w_hi, columns), cell_of(b, b_hi, b_lo, rows)
 
-        at_minimum = cell(w_star, b_star)
-        return None not in at_minimum and at_minimum == cell(*self.path[-1])
+        at_minimum = cell(minimum[0], minimum[1])
+        if None in at_minimum:
+            arrow = self.arrow_to(minimum, columns, rows)
+            return False, None if arrow is None else arrow[1]
+        return bool(len(self.path)) and at_minimum == cell(*self.path[-1]), None
 
     def _picture_key(self) -> tuple:
         width, height = self.content_size
@@ -298,8 +307,33 @@ class LandscapeMap(Widget):
         now = where(*self.path[-1]) if len(self.path) else None
         put(now, MARKS["now"])
         at_minimum = where(minimum[0], minimum[1])
-        put(at_minimum, MARKS["now_on_minimum"] if at_minimum is not None and at_minimum == now
-            else MARKS["minimum"])
+        arrow = self.arrow_to(minimum, columns, rows) if at_minimum is None else None
+        if arrow is not None:  # zoomed away from it: an arrow at the edge says where it is
+            edge, glyph = arrow
+            mark = MARKS["minimum_off_map"]
+            put(edge, Mark(glyph, glyph, mark.colour, mark.bold, mark.faint))
+        elif at_minimum is not None:
+            put(at_minimum, MARKS["now_on_minimum"] if at_minimum == now else MARKS["minimum"])
+
+    def arrow_to(self, point, columns: int, rows: int):
+        """For a point off the map: the cell at the map's edge nearest to it, and the arrow
+        that points from there to it (None for a point on the map, or not a number)."""
+        (w_lo, w_hi), (b_lo, b_hi) = self.window
+        column = (point[0] - w_lo) / (w_hi - w_lo) * (columns - 1)
+        row = (point[1] - b_hi) / (b_lo - b_hi) * (rows - 1)
+        if not (math.isfinite(column) and math.isfinite(row)):
+            return None
+        edge = (int(np.clip(round(row), 0, rows - 1)), int(np.clip(round(column), 0, columns - 1)))
+        across = int(np.sign(round(column) - edge[1]))
+        down = int(np.sign(round(row) - edge[0]))
+        if not (across or down):
+            return None
+        if self.ascii_only:  # no diagonal arrows in ASCII: the longer way (a row is two columns tall)
+            far_across = abs(column - edge[1]) >= 2 * abs(row - edge[0])
+            glyph = ("<" if across < 0 else ">") if (far_across and across) or not down else ("^" if down < 0 else "v")
+        else:
+            glyph = ARROWS[(across, down)]
+        return edge, glyph
 
     def legend(self, scale: LogScale, levels: list[float], label_width: int, width: int) -> Text:
         """The top line: the b axis title, then the loss at each contour line with the colours
