@@ -267,6 +267,19 @@ async def test_widening_the_terminal_brings_the_loss_curve_in_at_the_same_epoch(
         tick_row_ok(app.screen.query_one(LandscapeMap))
 
 
+async def test_a_zoom_is_kept_while_the_start_moves_but_not_on_new_input():
+    app = raw_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("N", "w", "i", "right")
+        zoomed = app.screen.current_window()
+        await pilot.press("N")
+        assert app.screen.current_window() == zoomed  # the same surface: the view stays still
+        await pilot.press("z")  # standardised input: another surface, fitted afresh
+        await pilot.pause()
+        assert app.screen.window is None
+        assert "✕" in app.screen.query_one(LandscapeMap).text
+
+
 async def test_the_landscape_is_for_the_line_only():
     p = preset("overfit")
     app = make_app(p.setup, p.hyper)

@@ -56,6 +56,7 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         self.snapshot: Snapshot | None = None
         self.data: tuple[np.ndarray, np.ndarray] | None = None
         self._data_source = None
+        self._surface: str | None = None  # the loss surface shown (tui.ghosts.loss_surface)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="landscape-head", markup=False)
@@ -98,6 +99,9 @@ class LandscapeScreen(DismissOnce, Screen[None]):
                 f"The landscape is drawn for the line t_p = w x + b only: two parameters make a map.\n"
                 f"This run's model is {s.setup.model}. Press p for one of the line's presets, or m.")
             return
+        surface = loss_surface(s)
+        if surface != self._surface:  # other data, or fed another way: a window on the old one means nothing
+            self.window, self._surface = None, surface
         x, y = self.training_data(s)
         w_star, b_star, l_star = line_minimum(x, y)
         start = (s.setup.init_w, s.setup.init_b)  # where this run started (the path may begin later)
