@@ -173,6 +173,12 @@ class Controller:
         outcome = self.start_over("start point", setup_changes={"init_w": w, "init_b": b})
         return outcome if outcome.refused else None
 
+    def move_start_by(self, dw: float, db: float) -> Outcome | None:
+        """Move the line's start by (dw, db) from where the run starts now: read from the
+        trainer, not from the last snapshot drawn, so arrow keys in a burst add up."""
+        w0, b0 = self.runner.call(lambda t: (t.setup.init_w, t.setup.init_b))
+        return self.move_start(float(f"{w0 + dw:.4g}"), float(f"{b0 + db:.4g}"))
+
     def toggle_zero_grad(self) -> Outcome:
         zero = self.runner.call(lambda t: t.set_hyperparameters(zero_grad=not t.hyper.zero_grad).zero_grad)
         if zero:
