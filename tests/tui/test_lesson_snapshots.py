@@ -38,7 +38,7 @@ def test_landscape_at_the_minimum_in_the_light_theme_at_80x24(snap_compare):
     app = make_app(pretrain=5000)
 
     async def light_then_landscape(pilot):
-        pilot.app.theme = "textual-light"
+        pilot.app.theme = "light"  # Kepler's own light theme (tui/themes.py)
         await pilot.press("w")
         await pilot.pause()
 
