@@ -276,47 +276,53 @@ class KeplerApp(App):
     def change(self, change: settings.Change, what: str) -> None:
         self.tell(self.controller.apply(change, what))
 
+    def step_setting(self, next_change, what) -> None:
+        """A key that moves a setting one further: worked out from the run itself, not from
+        the snapshot on screen, so each key of a burst counts (`o o` is two optimizers on)."""
+        describe = what if callable(what) else (lambda _change: what)
+        self.tell(self.controller.cycle(next_change, describe))
+
     def action_lr_up(self) -> None:
-        self.change(settings.scaled_rate(self.snapshot, 10), "learning rate")
+        self.step_setting(lambda run: settings.scaled_rate(run, 10), "learning rate")
 
     def action_lr_down(self) -> None:
-        self.change(settings.scaled_rate(self.snapshot, 0.1), "learning rate")
+        self.step_setting(lambda run: settings.scaled_rate(run, 0.1), "learning rate")
 
     def action_lr_scale(self, factor: float) -> None:
-        self.change(settings.scaled_rate(self.snapshot, factor), "learning rate")
+        self.step_setting(lambda run: settings.scaled_rate(run, factor), "learning rate")
 
     def action_cycle_optimizer(self) -> None:
-        self.change(settings.next_optimizer(self.snapshot), "optimizer")
+        self.step_setting(settings.next_optimizer, "optimizer")
 
     def action_cycle_budget(self) -> None:
-        self.change(settings.next_budget(self.snapshot), "epoch budget")
+        self.step_setting(settings.next_budget, "epoch budget")
 
     def action_speed(self, step: int) -> None:
         self.change(settings.step_speed(self.controller.speed, step), "speed")
 
     def action_toggle_early_stopping(self) -> None:
-        self.change(settings.Change(hyper={"early_stopping": not self.snapshot.hyper.early_stopping}), "early stopping")
+        self.step_setting(lambda run: settings.Change(hyper={"early_stopping": not run.hyper.early_stopping}),
+                          "early stopping")
 
     def action_toggle_zero_grad(self) -> None:
         self.tell(self.controller.toggle_zero_grad())
 
     def action_cycle_model(self) -> None:
-        change = settings.next_model(self.snapshot)
-        self.change(change, f"model {change.setup['model']}")
+        self.step_setting(settings.next_model, lambda change: f"model {change.setup['model']}")
 
     def action_cycle_input(self) -> None:
-        change = settings.next_input(self.snapshot)
         names = {"none": "raw input", "scale": "input 0.1 × raw", "standardize": "standardised input"}
-        self.change(change, names[change.setup["input_transform"]])
+        self.step_setting(settings.next_input, lambda change: names[change.setup["input_transform"]])
 
     def action_cycle_val(self) -> None:
-        change = settings.next_val_fraction(self.snapshot)
-        fraction = change.setup["val_fraction"]
-        self.change(change, "no validation split" if fraction == 0 else f"{fraction:.0%} of the points validate")
+        def say(change: settings.Change) -> str:
+            fraction = change.setup["val_fraction"]
+            return "no validation split" if fraction == 0 else f"{fraction:.0%} of the points validate"
+
+        self.step_setting(settings.next_val_fraction, say)
 
     def action_reseed(self) -> None:
-        change = settings.reseed_split(self.snapshot)
-        self.change(change, f"split seed {change.setup['split_seed']}")
+        self.step_setting(settings.reseed_split, lambda change: f"split seed {change.setup['split_seed']}")
 
     def action_fix(self, key: str) -> None:
         self.tell(self.controller.apply_fix(key))

@@ -134,6 +134,18 @@ class Controller:
                 return refused(str(exc))
         return None
 
+    def cycle(self, next_change: Callable[[Trainer], settings.Change],
+              describe: Callable[[settings.Change], str]) -> Outcome | None:
+        """A key that moves a setting one further (o, m, z, v, s, b, E, + - * /): the next
+        value is worked out from the run's own settings and applied in the same command, so
+        each key of a burst moves one further (never twice from the snapshot on screen).
+        `next_change` reads only `.setup` and `.hyper`, which a trainer has as a snapshot does."""
+        def command(trainer: Trainer) -> Outcome | None:
+            change = next_change(trainer)
+            return self.apply(change, describe(change))  # its runner calls run here, in order
+
+        return self.runner.call(command)
+
     def start_over(self, what: str, setup: Setup | None = None, *, setup_changes: dict | None = None,
                    hyper_changes: dict | None = None, hyper: Hyperparameters | None = None, dataset=None,
                    resume: bool = True, say: str | None = None) -> Outcome:

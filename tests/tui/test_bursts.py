@@ -65,3 +65,21 @@ async def test_a_typed_value_with_two_enters_is_applied_once():
         assert sum("the run starts over" in m for m in notifications(app)) == 1
         while not isinstance(app.screen, TrainerScreen):  # the second Enter may open the row again
             await pilot.press("escape")
+
+
+async def test_each_key_of_a_burst_moves_its_setting_one_further():
+    """Keys read the run, not the snapshot on screen (which a burst has not yet redrawn):
+    `o o` is two optimizers on, `+ +` a hundred times the rate, `m m` two models on."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        start = app.runner.latest
+        await burst(pilot, "o", "o", "plus", "plus", "m", "m", "v", "v", "b", "b", "E", "E", "s", "s")
+        run = app.runner.latest
+        assert run.hyper.optimizer == "adam"  # sgd -> sgd + momentum -> adam
+        assert run.hyper.learning_rate == pytest.approx(start.hyper.learning_rate * 100)
+        assert run.setup.model == "mlp:8"  # linear -> poly:3 -> mlp:8
+        assert run.setup.val_fraction == 0.3  # 0 -> 20% -> 30%
+        assert run.hyper.epochs == 100_000  # 5,000 -> 20,000 -> 100,000
+        assert run.hyper.early_stopping == start.hyper.early_stopping  # on, then off again
+        assert run.setup.split_seed == start.setup.split_seed + 2
+        assert app.trainer_screen.snapshot.setup.model == "mlp:8"  # and the screen caught up
