@@ -165,6 +165,7 @@ class KeplerApp(App):
         self.trainer_screen = TrainerScreen(self.controller.runner.latest, fps=self.fps, ascii_plots=ascii_plots,
                                             show_rate=runner_threaded, ghosts=self.controller.ghosts)
         self._stop_listening = None
+        self._told_divergence = False
 
     def get_default_screen(self) -> Screen:
         return self.trainer_screen
@@ -191,6 +192,17 @@ class KeplerApp(App):
     def snapshot_ready(self, message: SnapshotReady) -> None:
         message.stop()
         self.trainer_screen.receive(message.snapshot)
+        self.say_divergence(message.snapshot)
+
+    def say_divergence(self, s) -> None:
+        """A divergence goes in the message log once, when the run first shows it (the
+        Diverged panel explains it; the log keeps it after a fix has started over)."""
+        if s.divergence is None:
+            self._told_divergence = False
+        elif not self._told_divergence:
+            self._told_divergence = True
+            self.notify(f"At epoch {s.divergence.epoch:,} {s.divergence.reason}; training stopped. "
+                        "1 2 3 start over with a fix.", title="Diverged", severity="warning", markup=False)
 
     @property
     def runner(self):

@@ -128,10 +128,16 @@ class Controller:
         if change.restarts or restart:
             return self.start_over(what, setup_changes=change.setup, hyper_changes=change.hyper)
         if change.hyper:
+            def steer(trainer: Trainer):
+                before = trainer.hyper
+                return before, trainer.set_hyperparameters(**change.hyper)
+
             try:
-                self.runner.set_hyperparameters(**change.hyper)
+                before, after = self.runner.call(steer)
             except SettingError as exc:
                 return refused(str(exc))
+            told = settings.describe_hyper_change(before, after)
+            return Outcome(told[0].upper() + told[1:] + " (the run goes on)", "Changed", timeout=2) if told else None
         return None
 
     def cycle(self, next_change: Callable[[Trainer], settings.Change],
@@ -148,7 +154,7 @@ class Controller:
 
     def start_over(self, what: str, setup: Setup | None = None, *, setup_changes: dict | None = None,
                    hyper_changes: dict | None = None, hyper: Hyperparameters | None = None, dataset=None,
-                   resume: bool = True, say: str | None = None) -> Outcome:
+                   resume: bool = True, say: str | None = None, title: str = "New run") -> Outcome:
         """Start the run over on a new setup (or these changes to the current one), with
         these hyperparameters, on these points: validated and applied as one command. The
         run keeps playing if it was (`resume`)."""
@@ -164,7 +170,7 @@ class Controller:
             self.runner.call(restart)
         except SettingError as exc:
             return refused(str(exc))
-        return Outcome(say or f"{what}: the run starts over", "New run", timeout=3)
+        return Outcome(say or f"{what}: the run starts over", title, timeout=3)
 
     def apply_fix(self, key: str) -> Outcome | None:
         """After a divergence, `1`, `2`, `3`: start over with that fix, and train."""
@@ -201,7 +207,7 @@ class Controller:
     def load_preset(self, key: str, say: str | None = None) -> Outcome:
         p = preset(key)
         return self.start_over(p.title, p.setup, hyper=p.hyper, resume=False,
-                               say=say or f"{p.story} (space trains)")
+                               say=say or f"{p.story} (space trains)", title=p.title)
 
     # ------------------------------------------------------------------ data
     def pick_dataset(self, name: str) -> Outcome:

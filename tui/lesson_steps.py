@@ -55,7 +55,7 @@ STEPS: tuple[LessonStep, ...] = (
         "overshoots in w, and the loss is inf at epoch 11. On 0.1 * t_u the steps are balanced "
         "and the same rate brings the loss down to 2.9276.",
         "normalise",
-        "space trains (n: one epoch, , steps back); k pins this run. z then space: the raw "
+        "space trains (n: one epoch; backspace steps back); k pins this run. z then space: the raw "
         "readings at the same rate, until the Diverged panel offers 1 2 3.",
     ),
     LessonStep(

@@ -8,6 +8,8 @@ the runner's, not the trainer's. `parse` turns typed text into a `Change`, or ra
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -171,6 +173,29 @@ def describe_optimizer(s: Snapshot) -> str:
     if h.momentum:
         return f"SGD {'nesterov' if h.nesterov else 'mom.'} {h.momentum:g}"
     return "SGD"
+
+
+def describe_hyper_change(before, after) -> str:
+    """What a steering change did, for the message line: 'learning rate 0.01 → 0.1',
+    'optimizer SGD → Adam 0.9/0.999', ...; empty if nothing changed."""
+    told = []
+    was, now = SimpleNamespace(hyper=before), SimpleNamespace(hyper=after)
+    if describe_optimizer(was) != describe_optimizer(now):
+        told.append(f"optimizer {describe_optimizer(was)} → {describe_optimizer(now)}")
+    shown = {"learning_rate": ("learning rate", "{:g}"), "epochs": ("epoch budget", "{:,}"),
+             "early_stopping": ("early stopping", None), "weight_decay": ("weight decay", "{:g}"),
+             "overfit_patience": ("patience", "{:,}"), "zero_grad": ("zero_grad", None)}
+    optimizer_fields = {"optimizer", "momentum", "nesterov", "beta1", "beta2"}
+    for name in type(before).__dataclass_fields__:
+        old, new = getattr(before, name), getattr(after, name)
+        if old == new or name in optimizer_fields:
+            continue
+        label, form = shown.get(name, (name.replace("_", " "), "{}"))
+        if form is None:
+            told.append(f"{label} {'on' if new else 'off'}")
+        else:
+            told.append(f"{label} {form.format(old)} → {form.format(new)}")
+    return "; ".join(told)
 
 
 def typed_optimizer(s: Snapshot) -> str:

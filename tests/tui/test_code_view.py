@@ -5,7 +5,7 @@ from engine.lesson.code import python_code
 from engine.training.trainer import Hyperparameters, Setup
 from tui.screens.code_view import CodeScreen
 
-from pilot_helpers import make_app
+from pilot_helpers import burst, make_app
 
 
 async def test_C_shows_the_code_for_the_current_settings_copies_and_closes(tmp_path, monkeypatch):
@@ -70,3 +70,15 @@ async def test_the_palette_has_a_code_entry():
 
 def test_the_code_view_at_80x24(snap_compare):
     assert snap_compare(make_app(pretrain=10), terminal_size=(80, 24), press=["C"])
+
+
+async def test_a_burst_of_downs_scrolls_a_line_each():
+    """Twenty Downs in one read (a held key over SSH) scroll twenty lines, not one (the
+    smooth-scroll animation used to swallow the keys that came while it moved)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("C")
+        await burst(pilot, *["down"] * 20)
+        assert app.screen.query_one("#code-scroll").scroll_y == 20
+        await burst(pilot, "home")
+        assert app.screen.query_one("#code-scroll").scroll_y == 0

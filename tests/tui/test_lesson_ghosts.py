@@ -46,11 +46,12 @@ async def test_pinning_before_training_says_why_not(app):
         assert any("Nothing to pin yet" in n for n in notifications(app))
 
 
-async def test_ghosts_make_the_loss_axis_long_enough_for_the_longest_run(app):
+async def test_the_loss_axis_is_the_run_on_screen_s_not_the_longest_pinned_run_s(app):
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(3):
             await pilot.press("N")
         await pilot.press("k", "r", "n")
         await pilot.pause()
-        # one epoch in, the axis still reaches the pinned run's 300 epochs (it ends, labelled, at 500)
-        assert app.query_one(LossPlot).text.rstrip().splitlines()[-1].split()[-1] == "500"
+        # one epoch in, the axis is this run's first ten epochs; the pinned run's 300 are cut
+        # at the edge (they once stretched it to 500, squeezing a new run into a column)
+        assert app.query_one(LossPlot).text.rstrip().splitlines()[-1].split()[-1] == "10"

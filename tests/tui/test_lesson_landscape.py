@@ -13,6 +13,7 @@ from engine.training.trainer import Hyperparameters, Setup
 from tui.screens.landscape import LandscapeScreen
 from tui.loss_colours import luminance
 from tui.widgets.landscape_map import SHADES_ASCII, LandscapeMap, cell_of, loss_label, ticks
+from tui.widgets.message_bar import MessageBar
 from tui.widgets.loss_plot import LossPlot
 
 from pilot_helpers import burst, make_app, notifications
@@ -370,3 +371,21 @@ def test_a_start_that_is_not_a_number_is_refused():
 
     with pytest.raises(SettingError, match="initial w must be a finite number"):
         Setup(init_w=float("nan")).validate()
+
+
+async def test_the_landscape_keys_are_whole_at_80x24_and_its_messages_are_on_its_own_line(tmp_path, monkeypatch):
+    """The way out is on screen at 80 columns (it was cut), and what is said while the
+    landscape is open (a saved picture) shows on its own line, not only in the log."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(pretrain=100)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("w")
+        keys = app.screen.query_one("#landscape-keys")
+        assert str(keys.render()).rstrip().endswith("esc back")
+        assert keys.content_size.width >= len(str(keys.render()).rstrip())
+        await pilot.press("ctrl+g", "enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert (tmp_path / "kepler-screen.svg").is_file()
+        bar = app.screen.query_one(MessageBar)
+        assert "Screen saved to" in bar.text

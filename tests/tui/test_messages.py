@@ -11,7 +11,7 @@ from tui.screens.point_editor import PointEditor
 from tui.widgets.message_bar import MessageBar
 from tui.widgets.overfit_panel import OverfitPanel
 
-from pilot_helpers import burst, make_app, notifications
+from pilot_helpers import burst, make_app, notifications, show_latest
 
 
 def toasts(app) -> list:
@@ -35,8 +35,9 @@ async def test_a_presets_story_sits_on_the_message_line_not_on_the_train_val_pan
         assert not overlaps(bar, panel)
         shown = bar.shown
         # As many whole words of the story as fit, and where the rest is.
-        assert shown.startswith("· New run: A 1-24-1 network") and shown.endswith("… (M)")
-        assert len(shown) <= 80 and shown[2:-len("… (M)")].strip() in f"New run: {story}"
+        title = preset("overfit").title  # the message names the preset it started
+        assert shown.startswith(f"· {title}: A 1-24-1") and shown.endswith("… (M)")
+        assert len(shown) <= 80 and shown[2:-len("… (M)")].strip() in f"{title}: {story}"
         await pilot.press("M")
         assert isinstance(app.screen, MessagesScreen)
         assert story in " ".join(app.screen.text.split())  # the whole story, on demand
@@ -124,3 +125,24 @@ async def test_a_message_from_another_thread_reaches_the_log():
         await pilot.pause()
         assert notifications(app)[-1] == "from a worker" and toasts(app) == []
         assert "Thread: from a worker" in app.trainer_screen.query_one(MessageBar).shown
+
+
+async def test_steering_changes_and_a_divergence_are_said_and_logged():
+    """Each key that steers the run says what it did, old and new (the log once held only
+    'Reset' after r + + space), and a divergence is logged once, when it happens."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("plus", "o", "b")
+        said = notifications(app)
+        assert said[-3:] == ["Learning rate 0.01 → 0.1 (the run goes on)",
+                             "Optimizer SGD → SGD mom. 0.9 (the run goes on)",
+                             "Epoch budget 5,000 → 20,000 (the run goes on)"]
+        await pilot.press("z")  # raw readings at lr 0.1: inf within a few epochs
+        app.controller.step(50)
+        await show_latest(pilot)
+        app.controller.step(50)  # nothing more happens: said once
+        await show_latest(pilot)
+        diverged = [m for m in notifications(app) if "training stopped" in m]
+        assert len(diverged) == 1 and diverged[0].startswith(f"At epoch {app.snapshot.divergence.epoch:,} ")
+        bar = app.trainer_screen.query_one("#message-bar", MessageBar)
+        assert "training stopped" in bar.shown or "Diverged" in bar.shown

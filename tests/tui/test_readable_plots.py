@@ -15,7 +15,7 @@ from tui.widgets.loss_plot import LossPlot
 from tui.widgets.overfit_panel import OverfitPanel
 from tui.widgets.status_bar import StatusBar
 
-from pilot_helpers import make_app, overfitting_app
+from pilot_helpers import make_app, overfitting_app, show_latest
 
 SIZES = [(80, 24), (120, 40)]
 VAL_MARKS = set(chr(c) for c in range(0x2580, 0x25A0))  # the half and quarter blocks of the "hd" marker
@@ -228,3 +228,20 @@ async def test_where_validation_covers_training_the_cell_keeps_both():
                     column += 1
         assert len(washed) >= 10 and set(washed) <= VAL_MARKS, washed
         assert any(ch in TRAIN_MARKS for ch in marks)  # training alone, where the curves part
+
+
+async def test_pinned_runs_never_stretch_the_axes_of_the_run_on_screen():
+    """Lesson step 5: pin the normalised run (5,000 epochs, loss down to 3), then the raw
+    readings explode at epoch 11. The axes are the exploding run's: its epochs across the
+    width and its losses up the side, the pinned run cut at the edges (it once set 0-5000,
+    and the explosion sat in one column)."""
+    app = make_app(Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-2, epochs=5000), pretrain=5000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("k", "z")  # pin it, then the raw readings at the same rate
+        app.controller.step(100)
+        await show_latest(pilot)
+        assert app.snapshot.divergence is not None and app.snapshot.divergence.epoch == 11
+        loss = app.query_one(LossPlot)
+        ticks = [int(t) for t in tick_labels(loss) if t.isdigit()]
+        assert max(ticks) <= 20, tick_labels(loss)
+        assert "inf at epoch 11" in loss.text

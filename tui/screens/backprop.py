@@ -17,7 +17,7 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -28,6 +28,7 @@ from ..themes import text_style
 from ..widgets.param_table import ELEMENT_ROWS, norm, short_name
 from .dismiss_once import DismissOnce
 from .gradient_check import element_label, number
+from ..widgets.instant_scroll import InstantScroll
 
 # What --ascii draws instead of the characters an old console font may lack.
 ASCII = str.maketrans({"├": "|", "└": "`", "│": "|", "─": "-", "▶": ">", "→": "->", "←": "<-", "×": "x",
@@ -78,7 +79,7 @@ class BackpropScreen(DismissOnce, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="backprop"):
             yield Static("", id="backprop-title")
-            with VerticalScroll(id="backprop-scroll"):
+            with InstantScroll(id="backprop-scroll"):
                 yield Static("", id="backprop-graph")
                 yield Static("", id="backprop-step")
             yield Static(self.plain("n/→ next  p/← back  r restart  a zero_grad on/off  ↑↓ scroll  esc close"),

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -22,6 +22,7 @@ from ..themes import syntax_theme
 from ..widgets.message_bar import MessageBar
 from .dismiss_once import DismissOnce
 from .file_dialogs import TextDialog
+from ..widgets.instant_scroll import InstantScroll
 
 CODE_FILE = "kepler_run.py"
 
@@ -43,7 +44,7 @@ class CodeScreen(DismissOnce, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="code-view"):
             yield Static(f"[b]The code behind the run[/b]  {self.what}", id="code-title", markup=True)
-            with VerticalScroll(id="code-scroll"):
+            with InstantScroll(id="code-scroll"):
                 yield Static(Syntax(self.code, "python", theme=syntax_theme(self.app), line_numbers=False, word_wrap=False),
                              id="code-text")
             # What copying or saving says, on this dialog's own line (the trainer's is covered).

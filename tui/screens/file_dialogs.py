@@ -132,7 +132,10 @@ class DatasetPicker(DismissOnce, ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="datasets"):
-            yield Static(Text.assemble((self.title_text, "bold"), f"  ({self.hint})"),
+            hint = self.hint
+            if self.suggestions is not None and any(v is not None for v in self.suggestions.values()):
+                hint = hint.replace("; escape", "; t with its suggested setup; escape")
+            yield Static(Text.assemble((self.title_text, "bold"), f"  ({hint})"),
                          id="datasets-title")
             yield OptionList(*(Option(dataset_prompt(name, about, name == self.current, text_style(self.app, "note")), id=name)
                                for name, about in self.datasets), id="datasets-list")

@@ -5,11 +5,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from .dismiss_once import DismissOnce
+from ..widgets.instant_scroll import InstantScroll
 
 
 class HelpScreen(DismissOnce, ModalScreen[None]):
@@ -30,6 +30,6 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
             for keys, what in rows:
                 table.add_row(keys, what)
             table.add_row("", "")
-        with VerticalScroll(id="help"):
+        with InstantScroll(id="help"):
             yield Static("[b]Kepler keys[/b]   (escape closes; ctrl+p finds any action by name)", id="help-title")
             yield Static(table, id="help-table")

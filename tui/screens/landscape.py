@@ -25,6 +25,7 @@ from engine.training.trainer import Snapshot
 
 from .. import settings
 from ..ghosts import loss_surface
+from ..widgets.message_bar import MessageBar
 from ..widgets.landscape_map import MARKS, LandscapeMap
 from ..widgets.loss_plot import LossPlot
 from .dismiss_once import DismissOnce
@@ -63,8 +64,11 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         with Horizontal(id="landscape-body"):
             yield LandscapeMap(id="landscape-map", ascii_only=self.ascii_only)
             yield LossPlot(id="landscape-loss", ascii_only=self.ascii_only)
-        yield Static("← → w0  ↑ ↓ b0 (run again from there)  f fit  i/O zoom  z input  "
-                     "space n train  escape back", id="landscape-keys", markup=False)
+        log = getattr(self.app, "message_log", None)
+        yield MessageBar(id="landscape-message", first=log.count if log is not None else 0, more=" …")
+        # whole at 80 columns (escape, the way out, last and never cut)
+        yield Static("←→ w0 ↑↓ b0 (run again from there)  f fit  i/O zoom  z input  n train  esc back",
+                     id="landscape-keys", markup=False)
 
     def on_mount(self) -> None:
         self.set_class(self.app.size.width >= BESIDE_WIDTH, "-beside")

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ..message_log import MessageLog
 from .dismiss_once import DismissOnce
+from ..widgets.instant_scroll import InstantScroll
 
 SEVERITY_COLOURS = {"warning": ("warning", "yellow"), "error": ("error", "red")}
 
@@ -30,7 +31,7 @@ class MessagesScreen(DismissOnce, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="messages"):
             yield Static(f"[b]Messages of this session[/b]  ({len(self.message_log)}, newest last)", id="messages-title")
-            with VerticalScroll(id="messages-scroll"):
+            with InstantScroll(id="messages-scroll"):
                 yield Static(self.listing(), id="messages-text")
             yield Static("↑↓ pgup pgdn scroll   home/end oldest/newest   escape close", id="messages-keys",
                          markup=False)

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -24,6 +24,7 @@ from .. import format as fmt
 from ..themes import text_style
 from ..ghosts import Ghost, differences
 from .dismiss_once import DismissOnce
+from ..widgets.instant_scroll import InstantScroll
 
 
 def loss_text(value: float | None) -> str:
@@ -83,7 +84,7 @@ class PinnedRunsScreen(DismissOnce, ModalScreen[None]):
         with Vertical(id="pinned-runs"):
             yield Static(Text.assemble(("Pinned runs", "bold"),
                                        f"  ({len(self.ghosts)} of at most 5; k pins, K clears)"), id="pinned-title")
-            with VerticalScroll(id="pinned-scroll"):
+            with InstantScroll(id="pinned-scroll"):
                 yield Static(self.table, id="pinned-table")
             yield Static(f"Losses from each run's own history; 'now' is this run at epoch {fmt.count(s.epoch)}. "
                          "escape closes.", id="pinned-keys")

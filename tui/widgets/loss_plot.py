@@ -56,12 +56,13 @@ def epoch_ticks(x_max: float, columns: int) -> list[float]:
     return ticks
 
 
-def x_axis_end(s: Snapshot, last_epoch: float, ghost_ends: list[float]) -> float:
-    """Where the epoch axis ends: a round number just past the run (and the pinned runs),
-    so the first epochs are not squeezed into a column, but never past the epoch budget,
-    unless the run itself went beyond it (a budget lowered after the fact)."""
+def x_axis_end(s: Snapshot, last_epoch: float) -> float:
+    """Where the epoch axis ends: a round number just past the run on screen, so the first
+    epochs are not squeezed into a column, but never past the epoch budget, unless the run
+    itself went beyond it (a budget lowered after the fact). Pinned runs do not stretch it:
+    an explosion at epoch 11 stays wide beside a pinned 5,000-epoch run (cut at the edge)."""
     reached = max(last_epoch, float(s.epoch))
-    return max(reached, min(float(s.hyper.epochs), nice_up(max([reached, 10.0] + ghost_ends))), 1.0)
+    return max(reached, min(float(s.hyper.epochs), nice_up(max(reached, 10.0))), 1.0)
 
 
 def label_start(at: float, x_max: float, columns: int, length: int) -> float:
@@ -136,11 +137,11 @@ class LossPlot(Plot):
     def base_title(self, s: Snapshot) -> str:
         train = self.line_symbol("⠒⠒", "**")
         val = self.line_symbol("▀▀", "++")
-        scale = "log" if self.log_scale else "linear"
         legend = f"[$kepler-train]{train}[/] train"
         if s.val_loss is not None:
             legend += f" [$kepler-val]{val}[/] val"
-        return f"[b]Loss[/b] ({scale}) {legend}"
+        # "(linear)" was read as the linear model: only a log axis is named, as an axis
+        return f"[b]Loss[/b] {'(log axis) ' if self.log_scale else ''}{legend}"
 
     def title_markup(self, s: Snapshot) -> str:
         title = self.base_title(s)
@@ -229,16 +230,17 @@ class LossPlot(Plot):
         if epochs.size == 0:  # nothing trained yet: show where it starts
             epochs, train = np.array([0.0]), np.array([s.train_loss], dtype=np.float64)
             val = np.array([np.nan if s.val_loss is None else s.val_loss], dtype=np.float64)
-        x_max = x_axis_end(s, float(epochs[-1]), [float(g.epochs[-1]) for g in self.ghosts if g.epochs.size])
+        x_max = x_axis_end(s, float(epochs[-1]))
         bins = max(8, 2 * (width - 8))
         curves = []
         for values in (train, val):
             finite = np.isfinite(values)
             x, y = bin_last(epochs[finite], values[finite], x_max, bins)
             curves.append((x, self.to_axis(y)))
-        # The y range comes from every finite loss, not just the plotted ones, so the axis
-        # does not move when the binning changes.
-        every = self.to_axis(np.concatenate([train, val] + [c for g in self.ghosts for c in ghost_curves(g)]))
+        # The y range comes from every finite loss of the run on screen, not just the plotted
+        # ones, so the axis does not move when the binning changes. Pinned runs are cut at its
+        # edges: a run on other data, or one that diverged, never flattens this run's curves.
+        every = self.to_axis(np.concatenate([train, val]))
         every = every[np.isfinite(every)]
         low, high, ticks, labels = self.y_axis(every, height)
         columns = width - len(max(labels, key=len)) - 3  # the plot's own columns, inside the frame
@@ -250,6 +252,8 @@ class LossPlot(Plot):
             for values in ghost_curves(ghost):  # train loss, then validation loss if it had a split
                 finite = np.isfinite(values) & (ghost.epochs <= x_max)
                 x, y = bin_last(ghost.epochs[finite], values[finite], x_max, bins)
+                inside = (self.to_axis(y) >= low) & (self.to_axis(y) <= high)
+                x, y = x[inside], y[inside]
                 if x.size:
                     marker = self.marker(self.line_symbol("·", "."), "pinned")
                     figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
