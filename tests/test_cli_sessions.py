@@ -110,7 +110,7 @@ def test_load_steers_but_does_not_redefine(tmp_path):
 def test_a_bad_session_is_one_line(tmp_path):
     newer = tmp_path / "newer.json"
     newer.write_text(json.dumps({"format": "kepler-session", "version": 7}))
-    assert "saved by a newer Kepler (session version 7); this Kepler reads version 2" in one_line_error(
+    assert "saved by a newer Kepler (session version 7); this Kepler reads version 3" in one_line_error(
         kepler("train", "--load", newer))
     cut = tmp_path / "cut.json"
     good = tmp_path / "good.json"

@@ -173,7 +173,7 @@ def test_ghosts_come_back(tmp_path):
 # ---------------------------------------------------------------------- datasets in a session
 def test_a_builtin_is_saved_by_reference(tmp_path):
     doc = json.loads((save_session(trained("sgd", 2), tmp_path / "ref.json")).read_text())
-    assert doc["format"] == "kepler-session" and doc["version"] == 2
+    assert doc["format"] == "kepler-session" and doc["version"] == 3
     assert doc["dataset"]["builtin"] == "thermometer" and "x" not in doc["dataset"]
 
 
@@ -309,10 +309,10 @@ def refused_file(path) -> str:
 
 
 def test_a_newer_version_is_refused_politely(good_doc, tmp_path):
-    doc = dict(good_doc, version=3, new_feature={"anything": True})
+    doc = dict(good_doc, version=4, new_feature={"anything": True})
     message = refused_doc(doc, tmp_path)
-    assert "saved by a newer Kepler (session version 3)" in message
-    assert "this Kepler reads version 2" in message and "update Kepler" in message
+    assert "saved by a newer Kepler (session version 4)" in message
+    assert "this Kepler reads version 3" in message and "update Kepler" in message
 
 
 @pytest.mark.parametrize("version", [0, "1", None, 1.0, True, -3])
