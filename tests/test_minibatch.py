@@ -246,3 +246,21 @@ def test_a_version_2_session_loads_as_the_full_batch_run_it_was():
     assert loaded.steps == 25
     loaded.train(5)
     assert np.array_equal(loaded.model.w.data, trainer.model.w.data)
+
+
+def test_a_batch_size_that_would_make_an_epoch_too_long_is_refused():
+    """An epoch runs whole between two commands: at most MAX_STEPS_PER_EPOCH steps."""
+    from data import Dataset
+    from engine.training.trainer import MAX_STEPS_PER_EPOCH
+
+    x = np.linspace(0.0, 10.0, 2 * MAX_STEPS_PER_EPOCH + 1)
+    points = Dataset("many", x, 2 * x + 1, "x", "y", "", "")
+    setup = Setup(dataset="many", input_transform="standardize")
+    with pytest.raises(SettingError, match="batch size 2 would take 1,001 steps an epoch on 2,001 training points; "
+                                           "at most 1,000: a batch of 3 or more"):
+        Trainer(setup, Hyperparameters(batch_size=2), dataset=points)
+    trainer = Trainer(setup, Hyperparameters(batch_size=3), dataset=points)
+    assert trainer.steps_per_epoch() == 667  # ceil(2001 / 3)
+    with pytest.raises(SettingError, match="at most 1,000"):
+        trainer.set_hyperparameters(batch_size=1)
+    assert trainer.hyper.batch_size == 3  # refused: nothing changed

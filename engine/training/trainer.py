@@ -50,6 +50,10 @@ MAX_SEED = 2**64 - 1  # PyTorch's manual_seed takes the same range
 MAX_DATASET_NAME = 4096  # PATH_MAX on Linux: no longer name reaches a file
 MAX_POINTS = 10_000_000  # more than any dataset holds (a CSV file is at most 100,000 rows)
 MAX_BATCH_SIZE = MAX_POINTS
+# An epoch runs whole, between two commands: a batch size that makes thousands of steps an
+# epoch on a big file would leave the app deaf for seconds. 1,000 steps of the biggest
+# network take a few tenths of a second, as a full-batch epoch on 100,000 points does.
+MAX_STEPS_PER_EPOCH = 1000
 
 
 class SettingError(ValueError):
@@ -178,6 +182,15 @@ def parse_model_or_raise(spec: str) -> tuple[str, int]:
         return parse_model(spec)
     except ValueError as exc:
         raise SettingError(str(exc)) from None
+
+
+def _check_steps(hyper: Hyperparameters, n_train: int) -> None:
+    """SettingError when `hyper`'s batch size makes more than MAX_STEPS_PER_EPOCH steps an epoch."""
+    size = hyper.batch_size
+    if size is not None and -(-n_train // size) > MAX_STEPS_PER_EPOCH:
+        smallest = -(-n_train // MAX_STEPS_PER_EPOCH)
+        raise SettingError(f"batch size {size} would take {-(-n_train // size):,} steps an epoch on {n_train:,} "
+                           f"training points; at most {MAX_STEPS_PER_EPOCH:,}: a batch of {smallest:,} or more")
 
 
 def _positive(name: str, value, high: float) -> None:
@@ -437,6 +450,7 @@ class Trainer:
         override = dataset if dataset is not None else self._dataset_override
         data = self._load_dataset(setup, override)
         split = make_split(setup, len(data))
+        _check_steps(hyper, len(split.train))
         dtype = np.dtype(setup.dtype)
         transform = self._make_transform(setup, data.x[split.train])
         model = build_model(setup.model, seed=setup.init_seed, dtype=dtype, line_start=(setup.init_w, setup.init_b))
@@ -513,6 +527,7 @@ class Trainer:
         if unknown:
             raise SettingError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
         new = replace(self.hyper, **changes).validate()
+        _check_steps(new, len(self.split.train))
         old = self.hyper
         self.hyper = new
         if new.optimizer != old.optimizer:
@@ -833,6 +848,7 @@ class Trainer:
         if not isinstance(hyper, Hyperparameters):
             try:
                 hyper = Hyperparameters(**hyper).validate()
+                _check_steps(hyper, len(self.split.train))
             except (TypeError, SettingError) as exc:
                 raise ValueError(f"{what} hyper: {exc}") from None
         params = self._checked_arrays(f"{what} params", state["params"])
