@@ -4,6 +4,12 @@ The x axis ends at a round number of epochs and the history is binned into the p
 columns, so as training goes on only the growing tip of the curve changes on screen. Only
 finite losses are drawn: a run that overflows keeps readable axes and gets a marked line at
 the epoch where the loss stopped being a number.
+
+With mini-batches the training curve is each epoch's mean over its batches (the legend says
+"train mean"), and the steps' own batch losses are scattered faintly behind it ("step", as
+the status line counts them), every one the snapshot holds, so the noise that small batches
+bring shows as a band around the curve. The y axis stays the curves': a single batch's loss
+can be far above or below its epoch's mean, and those beyond the axis are left out.
 """
 from __future__ import annotations
 
@@ -86,6 +92,8 @@ class LossPlot(Plot):
         val = self.line_symbol("▀▀", "++")
         scale = "log" if self.log_scale else "linear"
         legend = f"[$primary]{train}[/] train"
+        if len(s.batch_history):
+            legend += f" mean [$text-muted]{self.batch_symbol()}[/] step"  # each dot: one step's batch loss
         if s.val_loss is not None:
             legend += f" [$warning]{val}[/] val"
         if self.ghosts:
@@ -99,6 +107,17 @@ class LossPlot(Plot):
         if s.best_val_epoch is not None:
             return f"best val epoch {fmt.count(s.best_val_epoch)}"
         return ""
+
+    def batch_symbol(self) -> str:
+        return self.line_symbol("˙˙", "''")
+
+    def batch_points(self, s: Snapshot, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+        """The mini-batch steps' losses at their fractions of an epoch, on the axis, within
+        [low, high] of it."""
+        b = s.batch_history
+        positions, losses = b.epochs.astype(np.float64), self.to_axis(b.train_loss.astype(np.float64))
+        keep = np.isfinite(losses) & (losses >= low) & (losses <= high)
+        return positions[keep], losses[keep]
 
     def to_axis(self, values: np.ndarray) -> np.ndarray:
         if self.log_scale:
@@ -155,6 +174,10 @@ class LossPlot(Plot):
                 if x.size:
                     marker = self.marker(self.line_symbol("·", "."), "text-muted", (120, 120, 120))
                     figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
+        x, y = self.batch_points(s, low, high)
+        if x.size:  # the batch losses, faint and unjoined, under the live curves
+            marker = self.marker(self.batch_symbol()[0], "text-muted", (120, 120, 120))
+            figure.draw(figure.signal(x.tolist(), y.tolist(), marker=marker).lines(False))
         symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
         colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
         for (x, y), symbol, (variable, fallback) in zip(reversed(curves), reversed(symbols), reversed(colours)):

@@ -1,5 +1,6 @@
 """One line: what the run is doing (running, paused, diverged, finished), where it is
-(epoch, optimizer step), how fast it goes, and the latest loss or warning."""
+(epoch, optimizer step, and with mini-batches the steps an epoch), how fast it goes, and the
+latest loss or warning."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -37,6 +38,8 @@ class StatusBar(DiffLines):
         line.append(f" epoch {fmt.count(s.epoch)}")
         line.append(f"/{fmt.count(s.hyper.epochs)}", style=dim)
         line.append(f"  step {fmt.count(s.step_count)}")
+        if s.hyper.batch_size is not None:  # mini-batches: several steps an epoch
+            line.append(f" ({fmt.count(s.steps_per_epoch)}/epoch)", style=dim)
         if self.show_rate and s.state == "running":
             line.append(f"  {fmt.count(round(s.epochs_per_second))} ep/s")
         if s.divergence is not None:
