@@ -231,9 +231,7 @@ class KeplerApp(App):
         self.change(settings.next_optimizer(self.snapshot), "optimizer")
 
     def action_cycle_batch(self) -> None:
-        change = settings.next_batch_size(self.snapshot)
-        size = change.hyper["batch_size"]
-        self.change(change, "full batch" if size is None else f"batch size {size}")
+        self.tell(self.controller.cycle_batch_size())
 
     def action_cycle_budget(self) -> None:
         self.change(settings.next_budget(self.snapshot), "epoch budget")

@@ -395,7 +395,7 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
             "params": {name: _jsonable(value) for name, value in snapshot.params.items()},
             "raw_params": None if snapshot.raw_line is None else {"w": _jsonable(snapshot.raw_line[0]), "b": _jsonable(snapshot.raw_line[1])},
             "history": [{k: _jsonable(v) for k, v in row.items()} for row in history],
-            "final": {"epoch": snapshot.epoch, "train_loss": _jsonable(snapshot.train_loss),
+            "final": {"epoch": snapshot.epoch, "steps": snapshot.step_count, "train_loss": _jsonable(snapshot.train_loss),
                       "val_loss": _jsonable(snapshot.val_loss), "state": snapshot.state},
             "diverged_at": snapshot.divergence.epoch if snapshot.divergence else None,
             "best_val_epoch": snapshot.best_val_epoch,
@@ -409,6 +409,11 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
     if snapshot.raw_line is not None and setup.input_transform != "none":
         w, b = snapshot.raw_line
         print(f"In raw units ({trainer.transform.describe()}): w {w:.4f}, b {b:.4f}", file=out)
+    if trainer.hyper.batch_size is not None:
+        steps = snapshot.steps_per_epoch
+        print(f"Mini-batches of {trainer.hyper.batch_size}: {steps} step{'s' if steps != 1 else ''} an epoch, "
+              f"{snapshot.step_count:,} steps in all (the losses above are each epoch's mean over its batches)",
+              file=out)
     if snapshot.divergence is not None:
         print(_divergence_text(snapshot.divergence, setup), file=out)
     if snapshot.stopped_early:

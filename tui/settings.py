@@ -302,10 +302,9 @@ def batch_sizes(n_train: int) -> list[int]:
     return [size for size in BATCH_SIZES if size < n_train and -(-n_train // size) <= MAX_STEPS_PER_EPOCH]
 
 
-def next_batch_size(s: Snapshot) -> Change:
+def next_batch_size(current: int | None, n_train: int) -> Change:
     """Full batch -> 1 -> 4 -> 16 -> ... -> full (the run continues, with the next epoch)."""
-    options = [None, *batch_sizes(len(s.split.train))]
-    current = s.hyper.batch_size
+    options = [None, *batch_sizes(n_train)]
     if current is not None and current not in options:  # a typed size: on to the next bigger one
         bigger = [size for size in options[1:] if size > current]
         return Change(hyper={"batch_size": bigger[0] if bigger else None})
