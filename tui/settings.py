@@ -148,7 +148,7 @@ def parse_split_seed(text: str) -> Change:
 
 def parse_batch_size(text: str) -> Change:
     """A whole number of points, or 'full' (every point, one step an epoch)."""
-    if text.strip().lower() in ("full", "all", "none", ""):
+    if text.strip().lower() in ("full", "all", "none"):
         return Change(hyper={"batch_size": None})
     return Change(hyper={"batch_size": _whole("batch size", text)})
 

@@ -72,7 +72,8 @@ async def test_a_typed_learning_rate_is_applied_and_the_run_continues(app):
                ("fast", "speed: 'fast' is not a number")]),
     ("split_seed", [("x", "split seed: 'x' is not a whole number")]),
     ("batch_size", [("0", "batch size must be a whole number in 1.."),
-                    ("half", "batch size: 'half' is not a whole number")]),
+                    ("half", "batch size: 'half' is not a whole number"),
+                    ("", "batch size: '' is not a whole number")]),
     ("early_stopping", [("maybe", "early stopping: 'maybe' is not one of")]),
 ])
 async def test_bad_values_are_refused_with_the_field_and_range_and_nothing_changes(name, attempts):
