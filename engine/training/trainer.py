@@ -297,7 +297,9 @@ class BestValidation:
 
     An epoch's losses are measured at the parameters *before* its update, so `params` are
     the parameters the previous epoch left: restoring them gives back exactly `val_loss`
-    and `train_loss`, and `grads` are the gradients computed there (None: not recorded)."""
+    and `train_loss`, and `grads` are the gradients computed there (None: not recorded).
+    With mini-batches `train_loss` is that epoch's mean over its batches, measured as its
+    steps went, and `grads` those of its last batch."""
 
     epoch: int | None = None
     val_loss: float = math.inf

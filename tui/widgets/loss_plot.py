@@ -92,7 +92,7 @@ class LossPlot(Plot):
         val = self.line_symbol("▀▀", "++")
         scale = "log" if self.log_scale else "linear"
         legend = f"[$primary]{train}[/] train"
-        if len(s.batch_history):
+        if s.batch_history is not None and len(s.batch_history):
             legend += f" mean [$text-muted]{self.batch_symbol()}[/] step"  # each dot: one step's batch loss
         if s.val_loss is not None:
             legend += f" [$warning]{val}[/] val"
@@ -115,6 +115,8 @@ class LossPlot(Plot):
         """The mini-batch steps' losses at their fractions of an epoch, on the axis, within
         [low, high] of it."""
         b = s.batch_history
+        if b is None:
+            return np.empty(0), np.empty(0)
         positions, losses = b.epochs.astype(np.float64), self.to_axis(b.train_loss.astype(np.float64))
         keep = np.isfinite(losses) & (losses >= low) & (losses <= high)
         return positions[keep], losses[keep]
