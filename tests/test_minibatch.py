@@ -264,3 +264,67 @@ def test_a_batch_size_that_would_make_an_epoch_too_long_is_refused():
     with pytest.raises(SettingError, match="at most 1,000"):
         trainer.set_hyperparameters(batch_size=1)
     assert trainer.hyper.batch_size == 3  # refused: nothing changed
+
+
+def test_a_merged_batch_history_survives_a_session_and_a_rewind_after_it():
+    """Small histories merge often: the open bucket of batch losses (its position a fraction
+    of an epoch) and every frame's mark come back from the file exactly."""
+    setup, hyper = Setup(input_transform="scale", batch_seed=3), Hyperparameters(batch_size=1)
+    straight = Trainer(setup, hyper, history_capacity=8)
+    straight.train(7)  # 77 steps: buckets 16 wide, one open
+    assert straight.batch_history.to_dict()["open"] is not None
+    loaded, _ = session_from_text(session_json(straight))
+    assert loaded.batch_history.to_dict()["open"] == straight.batch_history.to_dict()["open"]
+    # an open bucket ends at an epoch's last step: a whole number, kept as the float it is
+    assert loaded.batch_history.to_dict()["open"][0] == 7.0 and loaded.batch_history.view().epochs.dtype == np.float64
+    back = min(loaded.rewind_depth, 2)
+    assert back >= 1
+    for trainer in (straight, loaded):
+        trainer.rewind(back)
+        trainer.train(back + 3)
+    for name in ("history", "batch_history"):
+        a, b = getattr(straight, name).to_dict(), getattr(loaded, name).to_dict()
+        assert a["open"] == b["open"] and a["total_epochs"] == b["total_epochs"]
+        for column in a["buckets"]:
+            assert np.array_equal(a["buckets"][column], b["buckets"][column], equal_nan=True)
+
+
+def test_early_stopping_with_batches_restores_the_epochs_own_numbers_after_a_load():
+    """The restored epoch's training loss is its batch mean and its gradients its last
+    batch's, whether the run stopped straight through or after a save and a load."""
+    setup = Setup(dataset="overfit", model="poly:7", input_transform="standardize", val_fraction=0.3)
+    hyper = Hyperparameters(optimizer="adam", learning_rate=0.05, early_stopping=True, overfit_patience=20,
+                            batch_size=2)
+    straight = Trainer(setup, hyper)
+    straight.train(2000)
+    saved = Trainer(setup, hyper)
+    saved.train(straight.snapshot().best_val_epoch + 5)  # past the best epoch, before stopping
+    loaded, _ = session_from_text(session_json(saved))
+    loaded.train(2000)
+    a, b = straight.snapshot(), loaded.snapshot()
+    assert a.stopped_early and b.stopped_early and a.stopped_at == b.stopped_at
+    assert (a.epoch, a.step_count, a.train_loss, a.val_loss) == (b.epoch, b.step_count, b.train_loss, b.val_loss)
+    assert all(np.array_equal(a.grads[name], b.grads[name]) for name in a.grads)
+    best = a.best_val_epoch
+    history = straight.history.columns()
+    assert a.train_loss == history["train"][history["epoch"] == best][0]  # the epoch's batch mean
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("state", 2**128, "state must be a whole number in 0..340282366920938463463374607431768211455"),
+    ("inc", 2**128 + 1, "inc must be a whole number in 0..340282366920938463463374607431768211455"),
+    ("inc", 4, "inc must be odd"),
+    ("has_uint32", 2, "has_uint32 must be a whole number in 0..1"),
+    ("uinteger", 2**32, "uinteger must be a whole number in 0..4294967295"),
+    ("state", -1, "state must be a whole number"),
+    ("state", True, "state must be a whole number"),
+])
+def test_a_saved_generator_state_outside_pcg64s_is_refused(key, value, words):
+    from engine.training.trainer import _rng_dict, _rng_state
+
+    good = _rng_dict(np.random.default_rng(5).bit_generator.state)
+    assert _rng_state(good, "x") == np.random.default_rng(5).bit_generator.state
+    highest = dict(good, state=2**128 - 1, inc=2**128 - 1, has_uint32=1, uinteger=2**32 - 1)
+    np.random.default_rng().bit_generator.state = _rng_state(highest, "x")  # the edges are PCG64's own
+    with pytest.raises(ValueError, match=words.replace("(", r"\(")):
+        _rng_state(dict(good, **{key: value}), "trainer batch_rng")
