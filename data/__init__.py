@@ -8,6 +8,7 @@ from .loader import (
     MAX_ROWS,
     Dataset,
     DataError,
+    TryLine,
     builtin_names,
     check_points,
     csv_columns,
@@ -17,8 +18,9 @@ from .loader import (
     load_builtin,
     load_csv,
     load_dataset,
+    try_line,
 )
 
 __all__ = ["BUILTIN_DIR", "MAX_BYTES", "MAX_ROWS", "Dataset", "DataError", "builtin_names", "check_points",
            "csv_columns", "file_path", "file_reference", "is_file_reference", "load_builtin", "load_csv",
-           "load_dataset"]
+           "load_dataset", "TryLine", "try_line"]

@@ -36,6 +36,7 @@ MIN_POINTS = 2
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 FILE_PREFIX = "csv:"  # `csv:name` forces a file reading even for a name without a suffix
 FILE_SUFFIXES = (".csv", ".tsv", ".txt")
+TRY_PREFIX = "Try:"  # a comment line holding the dataset's suggested setup
 _SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -115,6 +116,32 @@ def load_dataset(dataset: str, x_column: str | int | None = None, y_column: str 
     if x_column is not None or y_column is not None:
         raise DataError(f"columns can only be chosen in a CSV file, not in the built-in dataset '{_show(dataset)}'")
     return load_builtin(dataset)
+
+
+@dataclass(frozen=True)
+class TryLine:
+    """A file's suggested setup, as its `# Try:` comment writes it (built-in datasets have
+    one, after the line saying what they teach): `text` follows "Try:", `where` names the
+    file and line for messages."""
+
+    text: str
+    where: str
+
+
+def try_line(path) -> TryLine | None:
+    """The first `# Try: ...` comment above the data, or None. DataError if unreadable."""
+    path = Path(path)
+    where = _show(path.name, limit=100, keep_end=True)
+    for lineno, line in enumerate(_read_text(path, where).splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            return None  # the data has begun: a Try line belongs above it
+        comment = stripped.lstrip("#").strip()
+        if comment.startswith(TRY_PREFIX):
+            return TryLine(_clean(comment[len(TRY_PREFIX):].strip()), f"{where}, line {lineno}")
+    return None
 
 
 # ---------------------------------------------------------------------- reading a file

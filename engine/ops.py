@@ -690,12 +690,15 @@ def scale_shift(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
     def backward(g):  # dy/dw = x, dy/db = 1, dy/dx = w, each summed over the data
         gx = g * wd if x.requires_grad else None
         gw = gb = None
-        # This runs every epoch of the chapter's loop. ndarray.dot and ufunc.reduce are what
-        # np.dot and .sum() call, minus their Python dispatch layers. A scalar leaf parameter
+        # This runs every epoch of the chapter's loop. ufunc.reduce is what .sum() calls, minus
+        # its Python dispatch layer. w's gradient is the sum of the products g * x, added in
+        # the order the unfused graph (MulBackward0, then the sum back to w's shape) adds
+        # them, not a dot product (BLAS adds in another order): so the trainer's gradient is
+        # the chapter graph's to the last bit, which the backprop view shows. A scalar leaf parameter
         # (the usual case) takes its gradient as a numpy scalar, since all that happens to it
         # is being copied into .grad; anything else gets an array of its own shape.
         if w.requires_grad:
-            gw = g.ravel().dot(xd.ravel())
+            gw = np.add.reduce(g * xd, axis=None)
             if wd.ndim or w._backward is not None:
                 gw = np.asarray(gw).reshape(wd.shape)
         if b.requires_grad:

@@ -47,7 +47,7 @@ def _serve_ssh(args) -> int:
         host=args.host, port=args.port, state_dir=state_dir, authorized_keys=args.authorized_keys,
         password_file=args.password_file, max_sessions=args.max_sessions, idle_timeout=args.idle_minutes * 60,
         speed_cap=args.speed_cap or None, cpu_share=args.cpu_share, fps=args.session_fps or None,
-        max_fps=args.max_fps, data_dir=args.data_dir, room_cpu=args.room_cpu,
+        max_fps=args.max_fps, data_dir=args.data_dir, room_cpu=args.room_cpu, theme=args.theme,
     )
     server = ClassroomSSHServer(settings)
     try:
@@ -91,7 +91,8 @@ def _serve_web(args) -> int:
     server = KeplerWebServer(args.host, args.port, public_url=args.public_url, token=token,
                              max_sessions=args.max_sessions, speed_cap=args.speed_cap or None,
                              idle_timeout=args.idle_minutes * 60, cpu_share=args.cpu_share, room_cpu=args.room_cpu,
-                             state_dir=args.state_dir or default_state_dir(), data_dir=args.data_dir)
+                             state_dir=args.state_dir or default_state_dir(), data_dir=args.data_dir,
+                             theme=args.theme)
     try:
         return _run_until_stopped(server.serve_forever())
     except OSError as exc:

@@ -29,6 +29,7 @@ low-bandwidth default (`--low-bandwidth`) that a student may lift for themselves
 
     ssh -o SetEnv=KEPLER_FPS=10 -p 2222 class@server     # 10 frames a second
     ssh -o SetEnv=KEPLER_ASCII=1 -p 2222 class@server    # plots without braille
+    ssh -o SetEnv=KEPLER_THEME=light -p 2222 class@server  # light, high-contrast or dark
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ from .credentials import (PASSWORD_FILE_NAME, AuthorizedKeys, CredentialError, d
                           fingerprint, load_or_create_host_key, read_password_file, verify_password)
 from .guard import BurstLog, PasswordGuard, Startups
 from .pty_app import PtyApp
+from tui.arguments import THEME_NAMES
+
 from .room import (clamp_size, key_student_id, new_student_id, served_options, shown, student_folder)
 
 log = logging.getLogger("kepler.serve")
@@ -81,6 +84,7 @@ class SSHSettings:
     cpu_burst: float = 2.0  # CPU seconds a session may spend ahead of its share (start-up costs ~0.5)
     fps: float | None = None  # None: `--low-bandwidth`
     max_fps: float = 10.0  # the most a student may ask for with KEPLER_FPS
+    theme: str = "dark"  # each session's starting theme (a student may ask for another with KEPLER_THEME)
     data_dir: Path | None = None  # the teacher's read-only CSV files (`--data-dir`)
     room_cpu: float | None = None  # cores for all sessions together; None: half the machine's
     login_timeout: float = 60.0  # OpenSSH's LoginGraceTime: logged in by then, or dropped
@@ -98,7 +102,7 @@ class SSHSettings:
 
 def student_options(settings: SSHSettings, environment: dict[str, str]) -> list[str]:
     """The app's command-line options for one session: the server's defaults, adjusted by
-    what the student asked for with SetEnv (KEPLER_FPS, KEPLER_ASCII)."""
+    what the student asked for with SetEnv (KEPLER_FPS, KEPLER_ASCII, KEPLER_THEME)."""
     options: list[str] = []
     fps = settings.fps
     asked = environment.get("KEPLER_FPS", "").strip()
@@ -114,6 +118,10 @@ def student_options(settings: SSHSettings, environment: dict[str, str]) -> list[
     options += ["--low-bandwidth"] if fps is None else ["--fps", f"{fps:g}"]
     if environment.get("KEPLER_ASCII", "").strip().lower() in ("1", "yes", "true", "on"):
         options.append("--ascii")
+    asked_theme = environment.get("KEPLER_THEME", "").strip().lower()
+    theme = asked_theme if asked_theme in THEME_NAMES else settings.theme  # an unknown name: the server's
+    if theme != "dark":  # the app's own default
+        options += ["--theme", theme]
     if settings.speed_cap is not None:
         options += ["--speed", f"{settings.speed_cap:g}"]
     return options

@@ -176,13 +176,15 @@ class KeplerWebServer(Server):
                  token: str | None = "", max_sessions: int = 20, speed_cap: float | None = 200.0,
                  idle_timeout: float = 30 * 60.0, cpu_share: float = 0.25, cpu_burst: float = 2.0,
                  room_cpu: float | None = None, state_dir: Path | None = None, data_dir: Path | None = None,
-                 app_command: Sequence[str] = APP_COMMAND):
+                 app_command: Sequence[str] = APP_COMMAND, theme: str = "dark"):
         super().__init__("kepler", host=host, port=port, title="Kepler", public_url=public_url)
         # token "" (the default): a fresh random one; None: no token (a proxy authenticates)
         self.token = new_token() if token == "" else token
         self.fixed_public_url = public_url.rstrip("/") if public_url else None
         self.max_sessions = max_sessions
         self.app_options = [] if speed_cap is None else ["--speed", f"{speed_cap:g}"]
+        if theme != "dark":  # the app's own default
+            self.app_options += ["--theme", theme]
         self.app_command = list(app_command)
         self.idle_timeout = idle_timeout
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()

@@ -16,18 +16,21 @@ from typing import Iterable
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 import data
 from engine.lesson.presets import PRESETS
+from engine.lesson.suggested import suggestion
 from engine.training.trainer import SettingError, Trainer
 from engine.training.session import SessionError, write_atomic
 
-from . import settings
-from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome
+from . import settings, themes
+from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome, run_label
 from .ghosts import ghosts_from_saved
 from .lesson_steps import STEPS
 from .messages import SettingChosen, SnapshotReady
+from .screens.backprop import BackpropScreen
 from .screens.code_view import CodeScreen
 from .screens.dismiss_once import CommandPaletteOnce
 from .screens.file_dialogs import DatasetPicker, OpenCsvDialog, TextDialog
@@ -35,10 +38,12 @@ from .screens.gradient_check import GradientCheckScreen
 from .screens.help import HelpScreen
 from .screens.landscape import LandscapeScreen
 from .screens.lesson import LessonScreen
+from .screens.pinned_runs import PinnedRunsScreen
 from .screens.point_editor import PointEditor
 from .screens.preset_picker import PresetPicker
 from .screens.setting_dialog import SettingDialog
 from .screens.trainer import MIN_HEIGHT, MIN_WIDTH, TrainerScreen
+from .svg_export import for_slides
 from .workspace import DATA_SUFFIXES, LocalWorkspace, WorkspaceError
 from .widgets.fit_plot import FitPlot
 from .widgets.loss_plot import LossPlot
@@ -102,9 +107,13 @@ class KeplerApp(App):
                 tooltip="the loss over (w, b) for the line, with the descent path (arrows move the start)"),
         Binding("C", "show_code", "Code", show=False,
                 tooltip="the PyTorch code behind this run: read, copy (y) or save (s) it (kepler code prints it)"),
+        Binding("B", "backprop", "Backprop", show=False,
+                tooltip="backprop, one node at a time: the loss's graph, then its backward pass step by step (n)"),
         Binding("k", "pin_ghost", "Pin run", show=False,
                 tooltip="keep this run's loss curve as a dimmed ghost under the next runs"),
         Binding("K", "clear_ghosts", "Clear pinned", show=False, tooltip="remove the pinned loss curves"),
+        Binding("P", "pinned_runs", "Pinned runs", show=False,
+                tooltip="the pinned runs side by side: settings, final training loss, best validation loss and its epoch"),
         Binding("c", "lesson", "Lesson", show=False, tooltip="Kepler's seven steps, one at a time (kepler --lesson)"),
         Binding("backspace,comma", "rewind", "Step back", show=False, key_display=",",
                 tooltip="go back one epoch, exactly as it was then (n replays it)"),
@@ -119,6 +128,8 @@ class KeplerApp(App):
         Binding("ctrl+e", "export_history", "Export CSV", show=False, tooltip="export the loss history as CSV"),
         Binding("ctrl+g", "export_screen", "Export SVG", show=False, tooltip="save the screen as an SVG picture"),
         Binding("l", "toggle_log", "Log", tooltip="loss axis: linear or log scale"),
+        Binding("f", "zoom", "Zoom", show=False,
+                tooltip="the focused panel full screen, and back (tab or a click picks the panel; escape also returns)"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this list of keys"),
         Binding("q", "quit", "Quit", tooltip="leave Kepler"),
     ]
@@ -126,8 +137,13 @@ class KeplerApp(App):
     def __init__(self, trainer: Trainer | None = None, *, runner_threaded: bool = True, fps: float = 10.0,
                  low_bandwidth: bool = False, ascii_plots: bool = False, start_running: bool = False,
                  speed: float | None = settings.DEFAULT_SPEED, ghosts: Iterable = (), open_lesson: bool = False,
-                 workspace=None) -> None:
+                 workspace=None, theme_name: str = themes.DEFAULT_THEME) -> None:
         super().__init__()
+        if theme_name not in themes.THEMES:
+            raise ValueError(f"no theme {theme_name!r}; Kepler's themes: {', '.join(themes.THEMES)}")
+        for theme in themes.THEMES.values():
+            self.register_theme(theme)
+        self.theme = theme_name
         # Where files come from and go to: typed paths on the user's own machine; in a served
         # session, lists of names and the student's own folder (tui/workspace.py).
         self.workspace = workspace or LocalWorkspace()
@@ -322,6 +338,14 @@ class KeplerApp(App):
         what = f"{s.setup.model}, {settings.describe_input(s)}, {s.hyper.optimizer.upper()} lr {s.hyper.learning_rate:g}"
         self.push_screen(CodeScreen(python_code(s.setup, s.hyper, s.dataset), what))
 
+    def action_backprop(self) -> None:
+        from engine.lesson.backprop import BackpropWalk
+
+        def take_walk():  # a copy of the run, taken between two epochs (the run goes on)
+            return self.controller.runner.call(lambda t: (BackpropWalk.of(t), f"the run at epoch {t.epoch}"))
+
+        self.push_screen(BackpropScreen(take_walk, self.action_toggle_zero_grad, ascii_only=self.ascii_plots))
+
     def action_pin_ghost(self) -> None:
         self.tell(self.controller.pin(self.trainer_screen.descent_path))
         self.show_ghosts()
@@ -329,6 +353,10 @@ class KeplerApp(App):
     def action_clear_ghosts(self) -> None:
         self.controller.clear_ghosts()
         self.show_ghosts()
+
+    def action_pinned_runs(self) -> None:
+        s = self.snapshot
+        self.push_screen(PinnedRunsScreen(self.controller.ghosts, s, run_label(s)))
 
     @property
     def pinned_ghosts(self):
@@ -342,9 +370,16 @@ class KeplerApp(App):
 
     # ------------------------------------------------------------------ data
     def action_pick_dataset(self) -> None:
-        datasets = [(name, describe_builtin(name)) for name in data.builtin_names()]
-        self.push_screen(DatasetPicker(datasets, self.snapshot.setup.dataset),
+        names = data.builtin_names()
+        datasets = [(name, describe_builtin(name)) for name in names]
+        self.push_screen(DatasetPicker(datasets, self.snapshot.setup.dataset,
+                                       suggestions={name: suggested_text(name) for name in names},
+                                       try_suggestion=self.try_suggestion),
                          lambda name: name and self.tell(self.controller.pick_dataset(name)))
+
+    def try_suggestion(self, name: str) -> str | None:
+        """`t` in the dataset picker: that dataset with its suggested setup (its Try: line)."""
+        return self.error_of(self.controller.pick_suggested(name))
 
     def action_open_csv(self) -> None:
         current = self.snapshot.setup.dataset
@@ -379,8 +414,10 @@ class KeplerApp(App):
                 return
             self.tell(self.controller.pick_dataset(name) if path is None else self.controller.open_csv(str(path), None, None))
 
+        suggestions = {name: suggested_text(name) for name in data.builtin_names()}
         self.push_screen(DatasetPicker(datasets, now, title="Open data (the run starts over)",
-                                       hint="enter opens; escape cancels"), chosen)
+                                       hint="enter opens; escape cancels", suggestions=suggestions,
+                                       try_suggestion=self.try_suggestion), chosen)
 
     def action_edit_points(self) -> None:
         plot = self.trainer_screen.query_one(FitPlot)
@@ -451,7 +488,7 @@ class KeplerApp(App):
 
     def action_export_screen(self) -> None:
         if self.workspace.served:  # the trainer, once the key's own refresh is done
-            self.call_after_refresh(lambda: self.keep_in_workspace("screen", self.export_screenshot(), "Exported",
+            self.call_after_refresh(lambda: self.keep_in_workspace("screen", for_slides(self.export_screenshot()), "Exported",
                                                                    "the screen as SVG"))
             return
 
@@ -470,7 +507,7 @@ class KeplerApp(App):
 
     def write_screenshot(self, path: Path) -> None:
         try:
-            written = write_atomic(path, self.export_screenshot())
+            written = write_atomic(path, for_slides(self.export_screenshot()))
         except SessionError as exc:
             self.notify(str(exc), title="Not saved", severity="error", timeout=6, markup=False)
             return
@@ -492,6 +529,20 @@ class KeplerApp(App):
     def action_toggle_log(self) -> None:
         plot = self.trainer_screen.query_one(LossPlot)
         plot.log_scale = not plot.log_scale
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return themes.variable_defaults()  # Kepler's plot colours for a theme without them
+
+    def search_themes(self) -> None:
+        """The palette's "Theme" command: Kepler's three themes (Textual's others lack our
+        plot colours and were not checked for contrast)."""
+        if not CommandPaletteOnce.is_open(self):
+            self.push_screen(CommandPaletteOnce(providers=[KeplerThemes], placeholder="Search for themes…",
+                                                id="--command-palette"))
+
+    def action_zoom(self) -> None:
+        if self.screen is self.trainer_screen:  # not behind a dialog
+            self.trainer_screen.toggle_zoom()
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPaletteOnce.is_open(self):
@@ -522,7 +573,9 @@ class KeplerApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
-            if not (self.workspace.served and command.title == "Screenshot"):  # it writes where it likes
+            # Textual's Screenshot writes where it likes, without the slides fix: ctrl+g's
+            # "Save the screen as an SVG picture" is the one export.
+            if command.title != "Screenshot":
                 yield command
         for section, binding in self.sectioned_bindings():
             if binding.action == "quit":
@@ -539,10 +592,30 @@ class KeplerApp(App):
                                 lambda key=p.key: self.tell(self.controller.load_preset(key)))
         yield SystemCommand("Show the setup string", "this run's configuration as one line (S types one)",
                             self.action_show_setup_string)
+        for name in themes.THEMES:
+            if name != self.theme:
+                yield SystemCommand(f"Theme: {name}", themes.DESCRIPTIONS[name], partial(setattr, self, "theme", name))
 
     async def action_quit(self) -> None:
         self.controller.close()
         self.exit(0)
+
+
+class KeplerThemes(Provider):
+    """The palette's list of themes: Kepler's own."""
+
+    def commands(self) -> list[tuple[str, str, object]]:
+        return [(name, themes.DESCRIPTIONS[name], partial(setattr, self.app, "theme", name)) for name in themes.THEMES]
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self.commands():
+            if (score := matcher.match(name)) > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 KEY_NAMES = {"plus": "+", "equals_sign": "=", "minus": "-", "asterisk": "*", "slash": "/",
@@ -554,6 +627,15 @@ def key_label(keys: str) -> str:
     return " or ".join(KEY_NAMES.get(key, key) for key in keys.split(","))
 
 
+def suggested_text(name: str) -> str | None:
+    """A built-in dataset's suggested setup as one line, why it cannot be used, or None."""
+    try:
+        tried = suggestion(name)
+    except SettingError as exc:
+        return f"(unusable: {exc})"
+    return None if tried is None else tried.text
+
+
 def describe_builtin(name: str) -> str:
     try:
         return data.load_builtin(name).description
@@ -563,17 +645,19 @@ def describe_builtin(name: str) -> str:
 
 def run_app(trainer: Trainer | None = None, fps: float = 10.0, low_bandwidth: bool = False,
             ascii_plots: bool = False, speed: float | None = None, start_running: bool = False,
-            open_lesson: bool = False, ghosts: Iterable = (), workspace=None) -> int:
+            open_lesson: bool = False, ghosts: Iterable = (), workspace=None,
+            theme_name: str = themes.DEFAULT_THEME) -> int:
     """Run the trainer screen until the user quits; returns the exit code.
 
     `speed` is `kepler --speed`: None for the teaching pace (DEFAULT_SPEED epochs per
     second), 0 (or less) for as fast as the machine goes, else that many epochs per second.
     `ghosts`: pinned runs to draw from the start, as `load_session` returns them.
     `workspace`: a served session's files (tui/workspace.py); None on the user's own machine.
+    `theme_name`: one of tui/themes.py's THEMES (the palette changes it later).
     """
     epochs_per_second = settings.DEFAULT_SPEED if speed is None else (speed if speed > 0 else None)
     app = KeplerApp(trainer, fps=fps, low_bandwidth=low_bandwidth, ascii_plots=ascii_plots,
                     speed=epochs_per_second, start_running=start_running, ghosts=ghosts, open_lesson=open_lesson,
-                    workspace=workspace)
+                    workspace=workspace, theme_name=theme_name)
     app.run()
     return app.return_code or 0

@@ -64,6 +64,21 @@ def _amount(text: str) -> float:
     return value
 
 
+# Kepler's themes (tui/themes.py; named here too, so parsing never imports textual).
+THEME_NAMES = ("dark", "light", "high-contrast")
+
+
+def _theme(text: str) -> str:
+    if text not in THEME_NAMES:
+        raise argparse.ArgumentTypeError(f"no theme '{text}'; Kepler's themes are {', '.join(THEME_NAMES)}")
+    return text
+
+
+def add_theme_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--theme", type=_theme, default="dark", metavar="NAME",
+                   help=f"{what}: {', '.join(THEME_NAMES)} (for a projector); default dark")
+
+
 def add_served_options(p: argparse.ArgumentParser) -> None:
     """The app's served mode: internal options that `serve-ssh` and `serve-web` pass to each
     app they start (hidden from `kepler --help`). In served mode no path a student types
@@ -107,6 +122,8 @@ def add_serve_commands(sub) -> None:
     s.add_argument("--set-password", action="store_true",
                    help="ask for the class password (or read one line from stdin), store its hash, and exit")
     _add_room_limits(s, "students")
+    add_theme_option(s, "each session's starting theme (a student may change it in the palette, "
+                        "or ask with `ssh -o SetEnv=KEPLER_THEME=light`)")
     s.add_argument("--fps", dest="session_fps", type=_amount, default=None, metavar="N",
                    help="screen updates per second for each session (default: the app's --low-bandwidth)")
     s.add_argument("--max-fps", type=_amount, default=10.0, metavar="N",
@@ -124,3 +141,4 @@ def add_serve_commands(sub) -> None:
     w.add_argument("--no-token", action="store_true",
                    help="NO token: anyone who reaches the port gets a session (only behind a proxy that authenticates)")
     _add_room_limits(w, "visitors")
+    add_theme_option(w, "each session's starting theme (a student may change it in the palette)")

@@ -24,7 +24,7 @@ import math
 import sys
 from dataclasses import asdict
 
-from tui.arguments import _batch_size, _number, _positive_int, add_serve_commands, add_served_options
+from tui.arguments import _batch_size, _number, _positive_int, add_serve_commands, add_served_options, add_theme_option
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
@@ -158,6 +158,7 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--low-bandwidth", action="store_true", help="fewer, smaller screen updates (slow SSH links)")
     p.add_argument("--ascii", action="store_true", help="plots in plain ASCII (for terminals without braille)")
     p.add_argument("--lesson", action="store_true", help="open with Kepler's seven steps (the c key brings them back)")
+    add_theme_option(p, "colours")
     p.add_argument("--speed", type=_number, default=None, metavar="EPOCHS_PER_S",
                    help="training speed limit in epochs/s; 0 for as fast as possible (default: the teaching pace, 200/s)")
 
@@ -297,7 +298,8 @@ def _app(args, parser) -> int:
     except SessionError as exc:
         parser.exit(EXIT_USAGE, f"kepler: error: {exc}\n")
     return run_app(trainer=trainer, fps=args.fps, low_bandwidth=args.low_bandwidth, ascii_plots=args.ascii,
-                   speed=args.speed, open_lesson=args.lesson, ghosts=ghosts, workspace=_workspace(args, parser))
+                   speed=args.speed, open_lesson=args.lesson, ghosts=ghosts, workspace=_workspace(args, parser),
+                   theme_name=args.theme)
 
 
 def _workspace(args, parser):
@@ -365,7 +367,8 @@ def _train(args, parser) -> int:
         if interrupted:
             print(f"Interrupted at epoch {trainer.epoch}: what was reached is reported"
                   f"{' and kept' if args.save or args.export_history else ''}.", file=sys.stderr)
-        _report(args, trainer, snapshot, history, report, interrupted)
+        suggested = None if "load" in args.explicit else _suggestion(trainer)
+        _report(args, trainer, snapshot, history, report, interrupted, suggested)
         status = _keep(trainer, ghosts, args, parser)
     return EXIT_INTERRUPTED if interrupted else status
 
@@ -387,7 +390,23 @@ def _code(args, parser) -> int:
     return 0
 
 
-def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
+def _suggestion(trainer):
+    """The built-in dataset's suggested setup (its Try: line), unless this run is that setup.
+    A Try line that cannot be used is said on stderr; the run's own report is unaffected."""
+    from engine.lesson.suggested import suggestion
+    from engine.training.trainer import SettingError
+
+    try:
+        tried = suggestion(trainer.setup.dataset)
+    except SettingError as exc:
+        print(f"kepler train: note: {exc}", file=sys.stderr)
+        return None
+    if tried is None or (tried.setup, tried.hyper) == (trainer.setup, trainer.hyper):
+        return None
+    return tried
+
+
+def _report(args, trainer, snapshot, history, out, interrupted: bool, suggested=None) -> None:
     setup = trainer.setup
     if args.json:
         doc = {
@@ -401,6 +420,7 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
             "best_val_epoch": snapshot.best_val_epoch,
             "stopped_at": snapshot.stopped_at,
             "interrupted": interrupted,
+            "suggested_setup": None if suggested is None else suggested.setup_string,
         }
         json.dump(doc, out, indent=1, allow_nan=False)
         print(file=out)
@@ -422,6 +442,9 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool) -> None:
     elif snapshot.overfitting_since is not None:
         print(f"Overfitting since epoch {snapshot.overfitting_since}: validation loss has been rising since "
               f"{snapshot.best_val_loss:.4f} while training loss went on falling", file=out)
+    if suggested is not None:
+        then = f", then change {suggested.then}" if suggested.then else ""
+        print(f"Try: {suggested.command('train')}  ({setup.dataset}'s suggested setup{then})", file=out)
 
 
 def _config(setup, hyper) -> dict:

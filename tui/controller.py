@@ -19,13 +19,14 @@ import numpy as np
 import data
 from engine.lesson.gradcheck import check_gradients
 from engine.lesson.presets import preset
+from engine.lesson.suggested import suggestion
 from engine.training import session as sessions
 from engine.training.runner import BackgroundTrainer
 from engine.training.setup_string import format_setup_string, parse_setup_string
 from engine.training.trainer import Hyperparameters, SettingError, Setup, Snapshot, Trainer
 
 from . import settings
-from .ghosts import Ghost, ghost_to_saved, ghosts_from_saved, loss_surface
+from .ghosts import Ghost, ghost_to_saved, ghosts_from_saved, loss_surface, with_best_row
 
 MAX_GHOSTS = 5
 SESSION_FILE = "kepler-session.json"
@@ -49,6 +50,13 @@ class Outcome:
 
 def refused(message: str) -> Outcome:
     return Outcome(message, "Not changed", "error", 6.0)
+
+
+def run_label(s: Snapshot) -> str:
+    """A run described in a few words: 'linear, 0.1 × raw, SGD lr 0.01' (plus its data, if
+    not the book's)."""
+    label = f"{s.setup.model}, {settings.describe_input(s)}, {settings.describe_optimizer(s)} lr {s.hyper.learning_rate:g}"
+    return label if s.setup.dataset == "thermometer" else f"{s.dataset.title if s.dataset else s.setup.dataset}: {label}"
 
 
 def default_trainer() -> Trainer:
@@ -195,6 +203,19 @@ class Controller:
         return self.start_over(f"dataset {name}",
                                setup_changes={"dataset": name, "x_column": None, "y_column": None, **FRESH_SPLIT})
 
+    def pick_suggested(self, name: str) -> Outcome:
+        """A built-in dataset with the setup its file suggests (its `Try:` line): data,
+        model, input, split and optimizer in one change. A malformed line changes nothing."""
+        try:
+            tried = suggestion(name)
+        except SettingError as exc:
+            return refused(str(exc))
+        if tried is None:
+            return refused(f"{name} suggests no setup of its own; enter picks it with the current settings")
+        after = f"  Then try {tried.then}." if tried.then else ""
+        return self.start_over(f"{name}, suggested setup", tried.setup, hyper=tried.hyper,
+                               say=f"{name} with its suggested setup: {tried.setup_string}.{after}  (space trains)")
+
     def open_csv(self, path: str, x_column: str | None, y_column: str | None) -> Outcome:
         if not path:
             return refused("type the path of a CSV file")
@@ -240,20 +261,25 @@ class Controller:
         return self.runner.call(check)
 
     def pin(self, descent_path) -> Outcome:
-        """Keep the shown run's curves (and its path on the landscape) as a ghost."""
-        s = self.runner.latest
+        """Keep the run's curves (and its path on the landscape) as a ghost, with its
+        settings; read between two epochs, with the trainer's best validation epoch."""
+        s, best = self.runner.call(lambda t: (t.snapshot(), t.best_validation))
         h = s.history
         if h.epochs.size == 0:
             return Outcome("Nothing to pin yet: train a few epochs first.", severity="warning", timeout=3)
-        label = (f"{s.setup.model}, {settings.describe_input(s)}, {settings.describe_optimizer(s)} "
-                 f"lr {s.hyper.learning_rate:g}")
+        label = run_label(s)
         val = h.val_loss.astype(np.float64) if np.isfinite(h.val_loss).any() else None
+        epochs, train, val = with_best_row(h.epochs.astype(np.float64), h.train_loss.astype(np.float64), val, best)
         path = descent_path.points.copy() if s.setup == descent_path.setup and s.setup.model == "linear" else None
         has_path = path is not None and len(path)
-        ghost = Ghost(label, h.epochs.astype(np.float64), h.train_loss.astype(np.float64), val,
-                      path if has_path else None, loss_surface(s) if has_path else None)
+        try:
+            pinned_settings = format_setup_string(s.setup, s.hyper)
+        except SettingError:  # a file name a setup string cannot hold (a double quote): described by its label
+            pinned_settings = None
+        ghost = Ghost(label, epochs, train, val, path if has_path else None, loss_surface(s) if has_path else None,
+                      pinned_settings)
         self.ghosts = (self.ghosts + (ghost,))[-MAX_GHOSTS:]
-        return Outcome(f"Pinned: {label} ({len(self.ghosts)} pinned; K clears them).", "Ghost")
+        return Outcome(f"Pinned: {label} ({len(self.ghosts)} pinned; P lists them, K clears them).", "Ghost")
 
     def clear_ghosts(self) -> None:
         self.ghosts = ()

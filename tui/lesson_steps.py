@@ -50,24 +50,30 @@ STEPS: tuple[LessonStep, ...] = (
     LessonStep(
         "Fit over time",
         "Start from the initial parameters and step downhill: each epoch moves w and b against "
-        "the gradient, scaled by the learning rate. On 0.1 * t_u the steps are balanced and the "
-        "loss falls to 2.93.",
+        "the gradient, scaled by the learning rate. The chapter's first try, lr = 1e-2 on the raw "
+        "readings, blows up: the gradient for w is 57 times the one for b, so a step that suits b "
+        "overshoots in w, and the loss is inf at epoch 11. On 0.1 * t_u the steps are balanced "
+        "and the same rate brings the loss down to 2.9276.",
         "normalise",
-        "space trains (n: one epoch, , steps back). w shows the path on the landscape; k pins this run.",
+        "space trains (n: one epoch, , steps back); k pins this run. z then space: the raw "
+        "readings at the same rate, until the Diverged panel offers 1 2 3.",
     ),
     LessonStep(
         "Validate",
         "Train on the nine, then ask the two held-out points. A validation loss close to the "
-        "training loss (3.58 against 3.01 here) says the line generalises.",
+        "training loss (3.576 against 3.013 after 3,000 epochs) says the line generalises.",
         "split",
-        "space trains; the Overfitting panel compares the two losses and their gap.",
+        "space trains; the Train/val panel shows both losses and the gap between them.",
     ),
     LessonStep(
-        "Be shocked",
-        "The same line and rate on the raw readings explode: the w-gradient is ~50 times the "
-        "b-gradient, so every step overshoots and the loss is inf at epoch 11. And a network with "
-        "too much freedom memorises: validation loss turns up while training loss still falls.",
-        "diverge",
-        "space trains until it diverges, then 1 2 3 offer fixes. p and 7: the overfitting network. a: forget to zero the gradients.",
+        "Look back in disbelief",
+        "The book's seventh step is Kepler looking back, hardly believing it, at a model that "
+        "worked: an ellipse fitted to part of Brahe's observations placed the planet where the "
+        "rest of them said it was. Ours is as plain: two numbers found by stepping downhill turn "
+        "the unknown unit into Celsius. The chapter also warns the other way: a model with too "
+        "much freedom memorises its training points instead.",
+        "normalise",
+        "space trains: the Fit panel ends at t_c = 0.5367 · t_u - 17.3012 (the Parameters panel: "
+        "w 5.3671, b -17.3012). p, 7: the network that memorises.",
     ),
 )

@@ -686,6 +686,12 @@ class Trainer:
         return grads
 
     @property
+    def best_validation(self) -> BestValidation:
+        """The epoch with the lowest validation loss so far and its losses (epoch None: none
+        yet). Frozen: what the trainer recorded, not a way to change it."""
+        return self._best_val
+
+    @property
     def overfitting_since(self) -> int | None:
         """The best validation epoch, once the validation loss has not improved on it for
         `overfit_patience` epochs and is above it now."""

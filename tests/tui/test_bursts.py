@@ -12,12 +12,18 @@ from pilot_helpers import burst, make_app, notifications
 
 @pytest.mark.parametrize("keys", [
     ("p", "enter", "enter"),  # the preset picker
+    ("p", "7", "7", "enter"),  # the preset picker, by number
     ("d", "enter", "enter"),  # the dataset picker
+    ("d", "up", "t", "t", "enter"),  # the dataset picker's suggested setup
     ("c", "enter", "enter", "enter"),  # the lesson's steps
     ("question_mark", "escape", "escape"),  # the help
     ("ctrl+p", "s", "e", "t", "u", "p", "enter", "enter", "enter"),  # the command palette
     ("g", "escape", "escape", "g", "escape"),  # the gradient check
     ("w", "escape", "escape"),  # the landscape
+    ("B", "n", "n", "p", "escape", "escape", "B", "r", "escape"),  # the backprop view
+    ("n", "k", "P", "P", "P", "escape", "escape"),  # the table of pinned runs
+    ("f", "f", "f", "escape", "escape", "tab", "f", "escape", "escape"),  # zoom
+    ("f", "question_mark", "escape", "escape", "f"),  # the help over a zoomed plot
 ])
 async def test_a_burst_of_keys_leaves_the_trainer_on_screen(keys):
     app = make_app()

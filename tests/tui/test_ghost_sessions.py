@@ -50,10 +50,13 @@ async def test_a_pinned_run_is_saved_and_drawn_again_in_a_fresh_app(tmp_path):
         np.testing.assert_array_equal(ghost.train_loss, pinned.train_loss)
         np.testing.assert_array_equal(ghost.val_loss, pinned.val_loss)
         np.testing.assert_array_equal(ghost.path, pinned.path)
-        assert "1 pinned" in plot.border_title
+        assert ghost.settings == pinned.settings and "··1 same settings" in plot.border_title
         await pilot.press("r", "n")  # a new run: the ghost's dots stay under it
         await pilot.pause()
-        assert "·" in plot.text and "1 pinned" in plot.border_title
+        assert "·" in plot.text and "··1 same settings" in plot.border_title
+        await pilot.press("v")  # another split: the legend says the pinned run had the other one
+        await pilot.pause()
+        assert "··1 val 20%" in plot.border_title
 
 
 async def test_the_app_takes_a_loaded_sessions_ghosts_at_start(tmp_path):
@@ -69,7 +72,8 @@ async def test_the_app_takes_a_loaded_sessions_ghosts_at_start(tmp_path):
     async with started.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert [g.label for g in started.pinned_ghosts] == [pinned[0].label]
-        assert "1 pinned" in started.query_one(LossPlot).border_title
+        assert [g.settings for g in started.pinned_ghosts] == [pinned[0].settings]
+        assert "··1 same settings" in started.query_one(LossPlot).border_title
 
 
 async def test_a_session_with_a_wrong_ghost_is_refused_naming_the_field(tmp_path):
@@ -165,3 +169,36 @@ async def test_a_pinned_path_is_only_drawn_on_the_surface_it_descended():
         await pilot.pause()
         assert len(app.screen.ghost_paths()) == 1
         assert "∘ 1 pinned" in app.screen.text.splitlines()[0]
+
+
+async def test_a_pinned_runs_settings_must_be_a_setup_string(tmp_path):
+    app = make_app()
+    good = {"label": "x", "epochs": np.arange(1.0, 4.0), "train_loss": np.ones(3), "settings": "lr=0.1,opt=adam"}
+    async with app.run_test(size=SIZE) as pilot:
+        for settings, wanted in (("lr=fast", "ghosts[0].settings': setup string: lr='fast' is not a number"),
+                                 (7, "ghosts[0].settings' should be a setup string, or null")):
+            path = save_session(app.runner.trainer, tmp_path / "bad.json", [dict(good, settings=settings)])
+            await pilot.press("ctrl+l")
+            await type_into(pilot, str(path))
+            error = dialog_error(app)
+            assert wanted in error and "\n" not in error
+            await pilot.press("escape")
+        path = save_session(app.runner.trainer, tmp_path / "good.json", [good])
+        await pilot.press("ctrl+l")
+        await type_into(pilot, str(path))
+        await pilot.pause()
+        assert app.pinned_ghosts[0].settings == "lr=0.1,opt=adam"
+        assert "··1 Adam, lr 0.1" in app.query_one(LossPlot).border_title
+
+
+async def test_a_session_saved_before_settings_were_kept_shows_its_label(tmp_path):
+    app = make_app()
+    old = {"label": "linear, raw, SGD lr 0.0001", "epochs": np.arange(1.0, 4.0), "train_loss": np.ones(3)}
+    path = save_session(app.runner.trainer, tmp_path / "old.json", [old])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+l")
+        await type_into(pilot, str(path))
+        await pilot.pause()
+        (ghost,) = app.pinned_ghosts
+        assert ghost.settings is None
+        assert "··1 linear, raw, SGD lr 0…" in app.query_one(LossPlot).border_title

@@ -18,18 +18,20 @@ async def test_k_pins_the_run_and_the_ghost_stays_through_a_new_run(app):
         ghost = plot.ghosts[0]
         assert ghost.epochs[-1] == 100
         np.testing.assert_allclose(ghost.train_loss, pinned.train_loss)
-        assert "1 pinned" in plot.border_title
+        assert "··1 same settings" in plot.border_title  # numbered; nothing differs yet
         assert any("Pinned: linear, 0.1 × raw, SGD lr 0.01" in n for n in notifications(app))
         await pilot.press("minus", "r", "N")  # a gentler rate, from the start
         await pilot.pause()
         assert len(plot.ghosts) == 1 and "·" in plot.text  # the ghost's dots under the live curve
+        assert "··1 lr 0.01" in plot.border_title  # what the pinned run had that this one has not
 
 
 async def test_several_ghosts_and_shift_k_clears_them(app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("N", "k", "r", "n", "k")
         plot = app.query_one(LossPlot)
-        assert len(plot.ghosts) == 2 and "2 pinned" in plot.border_title
+        assert len(plot.ghosts) == 2 and "2 pinned (P)" in plot.border_title  # no room for both at 80x24:
+        assert plot.text.splitlines()[0] == "··1 same settings ··2 same settings"  # a legend line above the plot
         for _ in range(6):
             await pilot.press("k")
         assert len(plot.ghosts) == 5  # the oldest go first

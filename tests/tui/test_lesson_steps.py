@@ -54,10 +54,16 @@ async def test_enter_sets_the_step_up_and_says_what_to_press(number):
         assert app.screen.step == number - 1
 
 
-async def test_step_seven_diverges_at_epoch_eleven(app):
+async def test_step_five_then_z_diverges_at_epoch_eleven(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("c", "7", "enter", "N")
+        await pilot.press("c", "5", "enter", "z", "N")  # the step's keys: z then train
         assert app.runner.latest.divergence.epoch == 11
+
+
+async def test_step_sevens_p_7_opens_the_network_that_memorises(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c", "7", "enter", "p", "7")
+        assert app.runner.latest.setup == preset("overfit").setup
 
 
 async def test_kepler_lesson_opens_with_the_lesson():

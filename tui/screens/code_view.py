@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from engine.training.session import SessionError, write_atomic
 
+from ..themes import syntax_theme
 from .dismiss_once import DismissOnce
 from .file_dialogs import TextDialog
 
@@ -42,7 +43,7 @@ class CodeScreen(DismissOnce, ModalScreen[None]):
         with Vertical(id="code-view"):
             yield Static(f"[b]The code behind the run[/b]  {self.what}", id="code-title", markup=True)
             with VerticalScroll(id="code-scroll"):
-                yield Static(Syntax(self.code, "python", theme="ansi_dark", line_numbers=False, word_wrap=False),
+                yield Static(Syntax(self.code, "python", theme=syntax_theme(self.app), line_numbers=False, word_wrap=False),
                              id="code-text")
             yield Static("↑↓←→ pgup pgdn scroll   y copy   s save   escape close", id="code-keys", markup=False)
 

@@ -26,6 +26,7 @@ from engine.lesson.gradcheck import GradientCheck, GradientChecks
 
 from ..widgets.param_table import ELEMENT_ROWS, short_name
 
+from ..themes import text_style
 from .dismiss_once import DismissOnce
 
 DEFAULT_STEP = 1e-3
@@ -52,7 +53,8 @@ def element_label(check: GradientCheck, total_elements: int) -> str:
     return name if not check.index else f"{name}[{', '.join(map(str, check.index))}]"
 
 
-def check_table(checks: GradientChecks) -> Table:
+def check_table(checks: GradientChecks, verdicts: tuple[str, str, str] = ("green", "yellow", "red bold")) -> Table:
+    """`verdicts`: the styles of a relative error under 1e-4, under 1e-2, and above."""
     has_closed_form = any(c.analytic is not None for c in checks)
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
     table.add_column("param", no_wrap=True)
@@ -64,7 +66,7 @@ def check_table(checks: GradientChecks) -> Table:
     total = getattr(checks, "total_elements", len(checks))
     for c in checks:
         error = c.relative_error
-        style = "green" if error < 1e-4 else ("yellow" if error < 1e-2 else "red bold")
+        style = verdicts[0] if error < 1e-4 else (verdicts[1] if error < 1e-2 else verdicts[2])
         row = [element_label(c, total), number(c.finite_difference)]
         if has_closed_form:
             row.append(number(c.analytic))
@@ -110,7 +112,8 @@ class GradientCheckScreen(DismissOnce, ModalScreen[None]):
     def recompute(self) -> None:
         self.checks, self.where = self.run_check(self.step)
         self.query_one("#gradcheck-where", Static).update(f"at {self.where}; finite-difference step h = {self.step:g}")
-        self.query_one("#gradcheck-table", Static).update(check_table(self.checks))
+        verdicts = tuple(text_style(self.app, role) for role in ("good", "fair", "bad"))
+        self.query_one("#gradcheck-table", Static).update(check_table(self.checks, verdicts))
         if any(c.analytic is not None for c in self.checks):
             note = ("Closed form: dL/dw = mean(2(wx+b-y)x), dL/db = mean(2(wx+b-y)). "
                     "Finite differences and the closed form are float64; autograd is the "

@@ -14,6 +14,7 @@ from typing import Callable
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
@@ -33,9 +34,18 @@ from ..widgets.status_bar import StatusBar
 
 MIN_WIDTH, MIN_HEIGHT = 70, 20  # below this the panels cannot show their numbers
 WIDGETS = (StatusBar, ParamTable, HyperPanel, OverfitPanel, LossPlot, FitPlot, LessonNote)
+# Panels that `f` shows full screen (zoom). They take focus (tab, a click), and the focused
+# one is the one zoomed; with the focus elsewhere (the hyperparameters) the loss curve is.
+ZOOMABLE = (LossPlot, FitPlot)
 
 
 class TrainerScreen(Screen):
+    # A zoomed panel keeps the status line and the keys around it (Textual's maximize).
+    ALLOW_IN_MAXIMIZED_VIEW = "#status, Footer"
+    # Escape leaves the zoom through a binding, in order with the other keys of a burst
+    # (Textual's own check runs as a key arrives, before the keys ahead of it are handled).
+    ESCAPE_TO_MINIMIZE = False
+    BINDINGS = [Binding("escape", "unzoom", show=False)]
     def __init__(self, snapshot: Snapshot, *, fps: float, ascii_plots: bool, show_rate: bool, ghosts: tuple = (),
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
@@ -52,6 +62,7 @@ class TrainerScreen(Screen):
         self._last_frame = -1e9
         self._urgent = False
         self._drawing = False
+        self._focus_before_zoom = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status", show_rate=self.show_rate)
@@ -72,6 +83,8 @@ class TrainerScreen(Screen):
         self.query_one("#params").border_title = "Parameters"
         self.query_one("#hyper").border_title = "Hyperparameters"
         self.query_one("#divergence").border_title = "Diverged"
+        for panel in self.query("#loss, #fit"):
+            panel.can_focus = True  # focus picks the panel to zoom
         self.query_one(HyperPanel).focus()
         self.query_one(LossPlot).set_ghosts(self.ghosts)
         self._drawing = True
@@ -127,6 +140,31 @@ class TrainerScreen(Screen):
         follower = self.app.screen
         if follower is not self and hasattr(follower, "follow"):
             follower.follow(s)  # a view over the run (the landscape) moves with it
+
+    # ------------------------------------------------------------------ zoom
+    def toggle_zoom(self) -> None:
+        """`f`: the focused plot (else the loss curve) alone on the screen, or back."""
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self.focused or self.query_one(LossPlot))
+
+    def action_unzoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+
+    def maximize(self, widget, container: bool = True) -> bool:
+        # Also reached from the palette's "Maximize": always one of the plots.
+        panel = widget if isinstance(widget, ZOOMABLE) and widget.display else self.query_one(LossPlot)
+        self._focus_before_zoom = self.focused if self.focused is not panel else None
+        self.set_focus(panel)  # at once: the next key of a burst goes to it
+        return super().maximize(panel, container=False)
+
+    def watch_maximized(self, zoomed) -> None:
+        if zoomed is None and self._focus_before_zoom is not None:
+            before, self._focus_before_zoom = self._focus_before_zoom, None
+            if before.is_attached:
+                self.set_focus(before)  # back to where the keys went before (the hyperparameters)
 
     def redraw_all(self) -> None:
         for widget in self.query("#status, #loss, #divergence, #fit, #params, #hyper, #overfit"):

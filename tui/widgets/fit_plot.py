@@ -90,10 +90,10 @@ class FitPlot(Plot):
             return
         self._drawn_key = key
         train, val, model = self.symbols()
-        legend = f"[$primary]{train}[/] train"
+        legend = f"[$kepler-train]{train}[/] train"
         if data.val.size:
-            legend += f" [$warning]{val}[/] val"
-        self.set_titles(f"[b]Fit[/b] {legend} [$success]{model}[/] model")
+            legend += f" [$kepler-val]{val}[/] val"
+        self.set_titles(f"[b]Fit[/b] {legend} [$kepler-model]{model}[/] model")
         self.draw(self.paint, caption=Text(caption, style="bold"))
 
     def symbols(self) -> tuple[str, str, str]:
@@ -118,14 +118,14 @@ class FitPlot(Plot):
         x, y = self.finite_points(s.fit_x, curve_y)
         train_symbol, val_symbol, _ = self.symbols()
         if x:
-            line = self.marker(self.line_symbol("braille", "."), "success", (80, 200, 80))
+            line = self.marker(self.line_symbol("braille", "."), "model")
             figure.draw(figure.signal(x, y, marker=line).lines(len(x) > 1))
         figure.draw(figure.signal(data.x[data.train].tolist(), data.y[data.train].tolist(),
-                                  marker=self.marker(train_symbol, "primary", (80, 140, 240))))
+                                  marker=self.marker(train_symbol, "train")))
         if data.val.size:
             figure.draw(figure.signal(data.x[data.val].tolist(), data.y[data.val].tolist(),
-                                      marker=self.marker(val_symbol, "warning", (240, 180, 40))))
+                                      marker=self.marker(val_symbol, "val")))
         if self.highlighted is not None and self.highlighted < len(data.x):
             i = self.highlighted
             figure.draw(figure.signal([float(data.x[i])], [float(data.y[i])],
-                                      marker=self.marker("@" if self.ascii_only else "◉", "error", (240, 60, 60))))
+                                      marker=self.marker("@" if self.ascii_only else "◉", "selected")))

@@ -16,12 +16,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich.text import Text
+from textual.content import Content
+from textual.markup import escape
 from textual.reactive import reactive
 
 from engine.training.trainer import Snapshot
 
 from .. import format as fmt
-from ..ghosts import Ghost
+from ..ghosts import Ghost, difference_label
+from ..themes import text_style
 from .plot import Plot, nice_ticks, nice_up
 
 TINY_LOSS = 1e-12  # a log axis cannot show 0: a perfect fit is drawn at this floor
@@ -79,26 +83,45 @@ class LossPlot(Plot):
         if s is None or not self.is_mounted:
             return
         key = (s.epoch, s.history.total_epochs, s.state, s.best_val_epoch, s.setup, s.train_loss,
-               self.log_scale, self.content_size, len(self.ghosts))
+               self.log_scale, self.content_size, len(self.ghosts), s.hyper)  # hyper: the ghosts' legend
         if key == self._drawn_key and not force:
             self.repainted_cells = 0  # nothing new to show: nothing sent
             return
         self._drawn_key = key
         self.set_titles(self.title_markup(s), self.subtitle_text(s))
-        self.draw(self.paint)
+        self.draw(self.paint, caption=self.ghost_caption(s))
 
-    def title_markup(self, s: Snapshot) -> str:
+    def base_title(self, s: Snapshot) -> str:
         train = self.line_symbol("⠒⠒", "**")
         val = self.line_symbol("▀▀", "++")
         scale = "log" if self.log_scale else "linear"
-        legend = f"[$primary]{train}[/] train"
+        legend = f"[$kepler-train]{train}[/] train"
         if s.batch_history is not None and len(s.batch_history):
-            legend += f" mean [$text-muted]{self.batch_symbol()}[/] step"  # each dot: one step's batch loss
+            legend += f" mean [$kepler-muted]{self.batch_symbol()}[/] step"  # each dot: one step's batch loss
         if s.val_loss is not None:
-            legend += f" [$warning]{val}[/] val"
-        if self.ghosts:
-            legend += f" [$text-muted]{self.line_symbol('··', '..')} {len(self.ghosts)} pinned[/]"
+            legend += f" [$kepler-val]{val}[/] val"
         return f"[b]Loss[/b] ({scale}) {legend}"
+
+    def title_markup(self, s: Snapshot) -> str:
+        title = self.base_title(s)
+        if self.ghosts:
+            if self.ghost_caption(s) is None:
+                labels = self.ghost_labels(s, self.size.width)[0]
+            else:  # counted here, told on the line above the plot
+                labels = f"{self.line_symbol('··', '..')} {len(self.ghosts)} pinned (P)"
+            title += f" [$kepler-muted]{escape(labels)}[/]"
+        return title
+
+    def ghost_caption(self, s: Snapshot) -> Text | None:
+        """The pinned runs' legend on a line of its own when the title has no room for all
+        of them (a narrow terminal); None when it has."""
+        if not self.ghosts:
+            return None
+        room = self.size.width - 5 - len(Content.from_markup(self.base_title(s)).plain)
+        if self.ghost_labels(s, room)[1] == len(self.ghosts):
+            return None
+        labels, count = self.ghost_labels(s, self.content_size.width)
+        return Text(labels if count else f"{len(self.ghosts)} pinned: P lists them", style=text_style(self.app, "note"))
 
     def subtitle_text(self, s: Snapshot) -> str:
         if s.divergence is not None:
@@ -107,6 +130,22 @@ class LossPlot(Plot):
         if s.best_val_epoch is not None:
             return f"best val epoch {fmt.count(s.best_val_epoch)}"
         return ""
+
+    def ghost_labels(self, s: Snapshot, room: int) -> tuple[str, int]:
+        """The pinned runs, numbered as on their curves, each with what differs from this
+        run, as many as fit in `room` cells (the rest counted: P lists them all); and how
+        many were told."""
+        dots = self.line_symbol("··", "..")
+        parts: list[str] = []
+        for number, ghost in enumerate(self.ghosts, 1):
+            part = f"{dots}{number} {difference_label(ghost, s.setup, s.hyper)}"
+            rest = len(self.ghosts) - number
+            more = f" +{rest} (P)" if rest else ""
+            if len(" ".join(parts + [part])) + len(more) > room:
+                break
+            parts.append(part)
+        left = len(self.ghosts) - len(parts)
+        return " ".join(parts) + (f" +{left} (P)" if left and parts else ""), len(parts)
 
     def batch_symbol(self) -> str:
         return self.line_symbol("˙˙", "''")
@@ -159,32 +198,35 @@ class LossPlot(Plot):
         # is the tip itself, and a marker there would only follow the curve around).
         behind = s.best_val_epoch is not None and s.epoch - s.best_val_epoch >= 0.02 * x_max
         if behind and s.divergence is None:
-            marker = self.marker(self.line_symbol("┆", ":"), "success", (80, 200, 80))
+            marker = self.marker(self.line_symbol("┆", ":"), "best")
             figure.draw(figure.segment((s.best_val_epoch, s.best_val_epoch), (low, high), marker=marker))
         if s.divergence is not None:
             at = float(s.divergence.epoch)
-            marker = self.marker(self.line_symbol("┃", "!"), "error", (220, 60, 60))
+            marker = self.marker(self.line_symbol("┃", "!"), "diverged")
             figure.draw(figure.segment((at, at), (low, high), marker=marker))
             label = f" {'inf' if math.isinf(s.divergence.loss) else 'NaN'} at epoch {s.divergence.epoch}"
             align = "right" if at > 0.6 * x_max else "left"
             figure.draw(figure.text(at, high, label, alignment=align))
         # Ghosts under everything, dimmed, as dots: the live run is drawn over them.
-        for ghost in self.ghosts:
+        for number, ghost in enumerate(self.ghosts, 1):
             for values in ghost_curves(ghost):  # train loss, then validation loss if it had a split
                 finite = np.isfinite(values)
                 x, y = bin_last(ghost.epochs[finite], values[finite], x_max, bins)
                 if x.size:
-                    marker = self.marker(self.line_symbol("·", "."), "text-muted", (120, 120, 120))
+                    marker = self.marker(self.line_symbol("·", "."), "pinned")
                     figure.draw(figure.signal(x.tolist(), self.to_axis(y).tolist(), marker=marker).lines(False))
+                    # its number, as the legend gives it, where the curve ends
+                    end = float(x[-1])
+                    figure.draw(figure.text(end, float(self.to_axis(y[-1:])[0]), str(number),
+                                            alignment="right" if end > 0.8 * x_max else "left"))
         x, y = self.batch_points(s, low, high)
         if x.size:  # the batch losses, faint and unjoined, under the live curves
-            marker = self.marker(self.batch_symbol()[0], "text-muted", (120, 120, 120))
+            marker = self.marker(self.batch_symbol()[0], "pinned")  # faint grey
             figure.draw(figure.signal(x.tolist(), y.tolist(), marker=marker).lines(False))
         symbols = (self.line_symbol("braille", "*"), self.line_symbol("hd", "+"))
-        colours = (("primary", (80, 140, 240)), ("warning", (240, 180, 40)))
-        for (x, y), symbol, (variable, fallback) in zip(reversed(curves), reversed(symbols), reversed(colours)):
+        for (x, y), symbol, role in zip(reversed(curves), reversed(symbols), ("val", "train")):
             if x.size:
-                signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, variable, fallback))
+                signal = figure.signal(x.tolist(), y.tolist(), marker=self.marker(symbol, role))
                 figure.draw(signal.lines(x.size > 1))
 
     def y_axis(self, values: np.ndarray, height: int) -> tuple[float, float, list[float], list[str]]:

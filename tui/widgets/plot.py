@@ -15,9 +15,9 @@ from typing import Callable
 import numpy as np
 import plotext
 from rich.text import Text
-from textual.color import Color
 
 from .. import format as fmt
+from ..themes import plot_colour
 from .diff_lines import DiffLines
 
 plotext.terminal.limit(False, False)  # our widget decides the size, not the terminal
@@ -98,13 +98,6 @@ def nice_ticks(low: float, high: float, count: int) -> list[float]:
     return ticks
 
 
-def rgb(color: str | None, fallback: tuple[int, int, int]) -> tuple[int, int, int]:
-    try:
-        return Color.parse(color).rgb if color else fallback
-    except Exception:  # a theme without this colour: any readable colour will do
-        return fallback
-
-
 class Plot(DiffLines):
     """A plotext figure the size of the widget's content area."""
 
@@ -114,13 +107,11 @@ class Plot(DiffLines):
         self.ascii_only = ascii_only
 
     # ------------------------------------------------------------------ colours and markers
-    def theme_rgb(self, variable: str, fallback: tuple[int, int, int]) -> tuple[int, int, int]:
-        return rgb(self.app.theme_variables.get(variable), fallback)
-
-    def marker(self, symbol: str, variable: str, fallback=(200, 200, 200)):
-        """A plotext marker in a theme colour (Textual maps it down on 16-colour terminals
-        and removes it under NO_COLOR, so shapes, not colours, must tell series apart)."""
-        return plotext.marker(symbol, plotext.pixel(foreground=self.theme_rgb(variable, fallback)))
+    def marker(self, symbol: str, role: str, fallback: tuple[int, int, int] = (200, 200, 200)):
+        """A plotext marker in the theme's colour for `role` (tui/themes.py: train, val, ...;
+        or a Textual theme variable). Textual maps it down on 16-colour terminals and removes
+        it under NO_COLOR, so shapes, not colours, must tell series apart."""
+        return plotext.marker(symbol, plotext.pixel(foreground=plot_colour(self.app, role, fallback)))
 
     def line_symbol(self, fancy: str, plain: str) -> str:
         return plain if self.ascii_only else fancy
