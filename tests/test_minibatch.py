@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +265,8 @@ def test_a_batch_size_that_would_make_an_epoch_too_long_is_refused():
     with pytest.raises(SettingError, match="at most 1,000"):
         trainer.set_hyperparameters(batch_size=1)
     assert trainer.hyper.batch_size == 3  # refused: nothing changed
+    exactly = Dataset("many", x[:-1], 2 * x[:-1] + 1, "x", "y", "", "")  # 2,000 points in batches of 2
+    assert Trainer(setup, Hyperparameters(batch_size=2), dataset=exactly).steps_per_epoch() == MAX_STEPS_PER_EPOCH
 
 
 def test_a_merged_batch_history_survives_a_session_and_a_rewind_after_it():
@@ -316,7 +319,7 @@ def test_early_stopping_with_batches_restores_the_epochs_own_numbers_after_a_loa
     ("inc", 4, "inc must be odd"),
     ("has_uint32", 2, "has_uint32 must be a whole number in 0..1"),
     ("uinteger", 2**32, "uinteger must be a whole number in 0..4294967295"),
-    ("state", -1, "state must be a whole number"),
+    ("state", -1, "state must be a whole number in 0..340282366920938463463374607431768211455 (got -1)"),
     ("state", True, "state must be a whole number"),
 ])
 def test_a_saved_generator_state_outside_pcg64s_is_refused(key, value, words):
@@ -326,5 +329,61 @@ def test_a_saved_generator_state_outside_pcg64s_is_refused(key, value, words):
     assert _rng_state(good, "x") == np.random.default_rng(5).bit_generator.state
     highest = dict(good, state=2**128 - 1, inc=2**128 - 1, has_uint32=1, uinteger=2**32 - 1)
     np.random.default_rng().bit_generator.state = _rng_state(highest, "x")  # the edges are PCG64's own
-    with pytest.raises(ValueError, match=words.replace("(", r"\(")):
+    with pytest.raises(ValueError, match=re.escape(words)):
         _rng_state(dict(good, **{key: value}), "trainer batch_rng")
+
+
+def test_a_rewind_the_whole_depth_back_across_merges_then_on_is_the_straight_run():
+    """Small histories merge every few epochs (the batch losses every few steps): stepping
+    back as far as the trainer keeps, from an epoch whose oldest frame was taken just before
+    a merge, restores both histories as they were; training on from there is the straight run."""
+    setup, hyper = Setup(input_transform="scale", batch_seed=2), Hyperparameters(batch_size=4)
+    trainer = Trainer(setup, hyper, history_capacity=8)
+    seen = {}
+    while True:
+        trainer.step()
+        seen[trainer.epoch] = (trainer.history.to_dict(), trainer.batch_history.to_dict())
+        frames = trainer._rewind
+        if len(frames) == Trainer.REWIND_DEPTH and frames[0].history_mark[0] != frames[1].history_mark[0]:
+            break
+        assert trainer.epoch < 3000
+    end = trainer.epoch
+    oldest = trainer.rewind(Trainer.REWIND_DEPTH)
+    assert oldest == end - (Trainer.REWIND_DEPTH - 1)
+    for now, then in zip((trainer.history.to_dict(), trainer.batch_history.to_dict()), seen[oldest]):
+        assert now["bucket_width"] == then["bucket_width"] and now["open"] == then["open"]
+        for column, values in then["buckets"].items():
+            assert np.array_equal(now["buckets"][column], values, equal_nan=True)
+    trainer.train(end + 40 - trainer.epoch)  # on, past more merges
+    straight = Trainer(setup, hyper, history_capacity=8)
+    straight.train(end + 40)
+    for name in ("history", "batch_history"):
+        a, b = getattr(trainer, name).to_dict(), getattr(straight, name).to_dict()
+        assert a["open"] == b["open"] and a["bucket_width"] == b["bucket_width"]
+        for column, values in a["buckets"].items():
+            assert np.array_equal(values, b["buckets"][column], equal_nan=True)
+
+
+def test_a_history_cannot_go_back_to_a_merge_it_has_forgotten():
+    history = LossHistory(capacity=4)
+    history.append(1, 1.0)
+    mark = history.mark()
+    for epoch in range(2, 20):
+        history.append(epoch, 1.0 / epoch)
+    history.forget_merges_before(history.generation)
+    with pytest.raises(ValueError, match=f"history mark of generation 0 cannot be restored at {history.generation}"):
+        history.restore(mark)
+
+
+def test_early_stopping_with_batches_restores_the_gradients_of_the_best_epochs_last_batch():
+    setup = Setup(dataset="overfit", model="poly:7", input_transform="standardize", val_fraction=0.3)
+    trainer = Trainer(setup, Hyperparameters(optimizer="adam", learning_rate=0.05, early_stopping=True,
+                                             overfit_patience=20, batch_size=2))
+    grads = {}
+    while trainer.can_step:
+        trainer.step()
+        if trainer.state != "finished":
+            grads[trainer.epoch] = dict(trainer.snapshot().grads)
+    snap = trainer.snapshot()
+    assert snap.stopped_early
+    assert all(np.array_equal(snap.grads[name], grads[snap.best_val_epoch][name]) for name in snap.grads)
