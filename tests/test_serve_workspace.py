@@ -49,7 +49,7 @@ def served_app(folder: Path, data: Path | None) -> KeplerApp:
 
 
 def notes(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(said.text for said in app.message_log)
 
 
 def listed(app) -> list[str]:

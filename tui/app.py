@@ -9,6 +9,7 @@ runner calls our listener on its thread, the listener posts a `SnapshotReady` me
 from __future__ import annotations
 
 import io
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Iterable
@@ -17,6 +18,7 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 from textual.screen import Screen
 
 import data
@@ -29,7 +31,8 @@ from . import settings, themes
 from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome, run_label
 from .ghosts import ghosts_from_saved
 from .lesson_steps import STEPS
-from .messages import SettingChosen, SnapshotReady
+from .message_log import MessageLog
+from .messages import MessageSaid, SettingChosen, SnapshotReady
 from .screens.backprop import BackpropScreen
 from .screens.code_view import CodeScreen
 from .screens.dismiss_once import CommandPaletteOnce
@@ -38,6 +41,7 @@ from .screens.gradient_check import GradientCheckScreen
 from .screens.help import HelpScreen
 from .screens.landscape import LandscapeScreen
 from .screens.lesson import LessonScreen
+from .screens.messages import MessagesScreen
 from .screens.pinned_runs import PinnedRunsScreen
 from .screens.point_editor import PointEditor
 from .screens.preset_picker import PresetPicker
@@ -47,6 +51,7 @@ from .svg_export import for_slides
 from .workspace import DATA_SUFFIXES, LocalWorkspace, WorkspaceError
 from .widgets.fit_plot import FitPlot
 from .widgets.loss_plot import LossPlot
+from .widgets.message_bar import MessageBar
 
 LOW_BANDWIDTH_FPS = 2.0
 SCREEN_FILE = "kepler-screen.svg"
@@ -130,6 +135,8 @@ class KeplerApp(App):
         Binding("l", "toggle_log", "Log", tooltip="loss axis: linear or log scale"),
         Binding("f", "zoom", "Zoom", show=False,
                 tooltip="the focused panel full screen, and back (tab or a click picks the panel; escape also returns)"),
+        Binding("M", "messages", "Messages", show=False,
+                tooltip="every message of this session in full (the line above the keys shows the newest)"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this list of keys"),
         Binding("q", "quit", "Quit", tooltip="leave Kepler"),
     ]
@@ -139,6 +146,7 @@ class KeplerApp(App):
                  speed: float | None = settings.DEFAULT_SPEED, ghosts: Iterable = (), open_lesson: bool = False,
                  workspace=None, theme_name: str = themes.DEFAULT_THEME) -> None:
         super().__init__()
+        self.message_log = MessageLog()  # everything said this session (notify() lands here)
         if theme_name not in themes.THEMES:
             raise ValueError(f"no theme {theme_name!r}; Kepler's themes: {', '.join(themes.THEMES)}")
         for theme in themes.THEMES.values():
@@ -205,6 +213,42 @@ class KeplerApp(App):
         if outcome is not None:
             self.notify(outcome.message, title=outcome.title, severity=outcome.severity, timeout=outcome.timeout,
                         markup=False)
+        else:
+            for bar in self.message_bars():
+                bar.fade()  # a key with nothing to say: the last message is no longer news
+
+    # ------------------------------------------------------------------ messages
+    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Everything said, ours and Textual's own, goes to the message log and the message
+        line: never a toast over a panel or a dialog (`timeout` has no use here). Safe from
+        any thread, like Textual's."""
+        if markup:
+            try:
+                message = Content.from_markup(message).plain
+            except Exception:  # not markup after all: the words as they are
+                pass
+        if getattr(self, "_thread_id", None) != threading.get_ident():
+            self.post_message(MessageSaid(message, title, severity))
+            return
+        self.record(message, title, severity)
+
+    @on(MessageSaid)
+    def message_said(self, message: MessageSaid) -> None:
+        message.stop()
+        self.record(message.text, message.title, message.severity)
+
+    def record(self, text: str, title: str, severity: str) -> None:
+        """On the UI thread: into the log, and onto every message line on the screens."""
+        said = self.message_log.add(text, title, severity)
+        for bar in self.message_bars():
+            bar.say(said)
+
+    def message_bars(self) -> list[MessageBar]:
+        return [bar for screen in self.screen_stack for bar in screen.query(MessageBar)]
+
+    def action_messages(self) -> None:
+        self.push_screen(MessagesScreen(self.message_log))
 
     def error_of(self, outcome: Outcome | None) -> str | None:
         """For a dialog: its one-line refusal (the dialog stays open), or None (done, said)."""
@@ -234,50 +278,56 @@ class KeplerApp(App):
     def change(self, change: settings.Change, what: str) -> None:
         self.tell(self.controller.apply(change, what))
 
+    def step_setting(self, next_change, what) -> None:
+        """A key that moves a setting one further: worked out from the run itself, not from
+        the snapshot on screen, so each key of a burst counts (`o o` is two optimizers on)."""
+        describe = what if callable(what) else (lambda _change: what)
+        self.tell(self.controller.cycle(next_change, describe))
+
     def action_lr_up(self) -> None:
-        self.change(settings.scaled_rate(self.snapshot, 10), "learning rate")
+        self.step_setting(lambda run: settings.scaled_rate(run, 10), "learning rate")
 
     def action_lr_down(self) -> None:
-        self.change(settings.scaled_rate(self.snapshot, 0.1), "learning rate")
+        self.step_setting(lambda run: settings.scaled_rate(run, 0.1), "learning rate")
 
     def action_lr_scale(self, factor: float) -> None:
-        self.change(settings.scaled_rate(self.snapshot, factor), "learning rate")
+        self.step_setting(lambda run: settings.scaled_rate(run, factor), "learning rate")
 
     def action_cycle_optimizer(self) -> None:
-        self.change(settings.next_optimizer(self.snapshot), "optimizer")
+        self.step_setting(settings.next_optimizer, "optimizer")
 
     def action_cycle_batch(self) -> None:
         self.tell(self.controller.cycle_batch_size())
 
     def action_cycle_budget(self) -> None:
-        self.change(settings.next_budget(self.snapshot), "epoch budget")
+        self.step_setting(settings.next_budget, "epoch budget")
 
     def action_speed(self, step: int) -> None:
         self.change(settings.step_speed(self.controller.speed, step), "speed")
 
     def action_toggle_early_stopping(self) -> None:
-        self.change(settings.Change(hyper={"early_stopping": not self.snapshot.hyper.early_stopping}), "early stopping")
+        self.step_setting(lambda run: settings.Change(hyper={"early_stopping": not run.hyper.early_stopping}),
+                          "early stopping")
 
     def action_toggle_zero_grad(self) -> None:
         self.tell(self.controller.toggle_zero_grad())
 
     def action_cycle_model(self) -> None:
-        change = settings.next_model(self.snapshot)
-        self.change(change, f"model {change.setup['model']}")
+        self.step_setting(settings.next_model, lambda change: f"model {change.setup['model']}")
 
     def action_cycle_input(self) -> None:
-        change = settings.next_input(self.snapshot)
         names = {"none": "raw input", "scale": "input 0.1 × raw", "standardize": "standardised input"}
-        self.change(change, names[change.setup["input_transform"]])
+        self.step_setting(settings.next_input, lambda change: names[change.setup["input_transform"]])
 
     def action_cycle_val(self) -> None:
-        change = settings.next_val_fraction(self.snapshot)
-        fraction = change.setup["val_fraction"]
-        self.change(change, "no validation split" if fraction == 0 else f"{fraction:.0%} of the points validate")
+        def say(change: settings.Change) -> str:
+            fraction = change.setup["val_fraction"]
+            return "no validation split" if fraction == 0 else f"{fraction:.0%} of the points validate"
+
+        self.step_setting(settings.next_val_fraction, say)
 
     def action_reseed(self) -> None:
-        change = settings.reseed_split(self.snapshot)
-        self.change(change, f"split seed {change.setup['split_seed']}")
+        self.step_setting(settings.reseed_split, lambda change: f"split seed {change.setup['split_seed']}")
 
     def action_fix(self, key: str) -> None:
         self.tell(self.controller.apply_fix(key))

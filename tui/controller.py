@@ -134,6 +134,18 @@ class Controller:
                 return refused(str(exc))
         return None
 
+    def cycle(self, next_change: Callable[[Trainer], settings.Change],
+              describe: Callable[[settings.Change], str]) -> Outcome | None:
+        """A key that moves a setting one further (o, m, z, v, s, b, E, + - * /): the next
+        value is worked out from the run's own settings and applied in the same command, so
+        each key of a burst moves one further (never twice from the snapshot on screen).
+        `next_change` reads only `.setup` and `.hyper`, which a trainer has as a snapshot does."""
+        def command(trainer: Trainer) -> Outcome | None:
+            change = next_change(trainer)
+            return self.apply(change, describe(change))  # its runner calls run here, in order
+
+        return self.runner.call(command)
+
     def start_over(self, what: str, setup: Setup | None = None, *, setup_changes: dict | None = None,
                    hyper_changes: dict | None = None, hyper: Hyperparameters | None = None, dataset=None,
                    resume: bool = True, say: str | None = None) -> Outcome:
@@ -173,6 +185,12 @@ class Controller:
         outcome = self.start_over("start point", setup_changes={"init_w": w, "init_b": b})
         return outcome if outcome.refused else None
 
+    def move_start_by(self, dw: float, db: float) -> Outcome | None:
+        """Move the line's start by (dw, db) from where the run starts now: read from the
+        trainer, not from the last snapshot drawn, so arrow keys in a burst add up."""
+        w0, b0 = self.runner.call(lambda t: (t.setup.init_w, t.setup.init_b))
+        return self.move_start(float(f"{w0 + dw:.4g}"), float(f"{b0 + db:.4g}"))
+
     def toggle_zero_grad(self) -> Outcome:
         zero = self.runner.call(lambda t: t.set_hyperparameters(zero_grad=not t.hyper.zero_grad).zero_grad)
         if zero:
@@ -196,7 +214,7 @@ class Controller:
     def load_preset(self, key: str, say: str | None = None) -> Outcome:
         p = preset(key)
         return self.start_over(p.title, p.setup, hyper=p.hyper, resume=False,
-                               say=say or f"{p.story}  (space trains)")
+                               say=say or f"{p.story} (space trains)")
 
     # ------------------------------------------------------------------ data
     def pick_dataset(self, name: str) -> Outcome:
@@ -214,7 +232,7 @@ class Controller:
             return refused(f"{name} suggests no setup of its own; enter picks it with the current settings")
         after = f"  Then try {tried.then}." if tried.then else ""
         return self.start_over(f"{name}, suggested setup", tried.setup, hyper=tried.hyper,
-                               say=f"{name} with its suggested setup: {tried.setup_string}.{after}  (space trains)")
+                               say=f"{name} with its suggested setup: {tried.setup_string}.{after} (space trains)")
 
     def open_csv(self, path: str, x_column: str | None, y_column: str | None) -> Outcome:
         if not path:

@@ -87,3 +87,18 @@ def short(value: float) -> str:
     if 0.01 <= magnitude < 1e4:
         return f"{value:.4g}"
     return f"{value:.1e}"
+
+
+def first_fitting(forms, width: int) -> str:
+    """The first (longest) of several ways to say a thing that fits in `width` cells, else
+    the last (shortest): a shorter sentence, not a sentence cut in half."""
+    forms = list(forms)
+    return next((form for form in forms if len(form) <= width), forms[-1])
+
+
+def signed_short(value: float) -> str:
+    """A difference in at most 8 characters: +179, -0.0123, +1.2e+03."""
+    value = float(value)
+    if not math.isfinite(value):
+        return signed(value)
+    return ("+" if value >= 0 else "-") + short(abs(value))

@@ -24,3 +24,13 @@ class SettingChosen(Message):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+
+class MessageSaid(Message):
+    """Something was said from another thread (`App.notify` is thread-safe): log it on the UI thread."""
+
+    def __init__(self, text: str, title: str, severity: str) -> None:
+        super().__init__()
+        self.text = text
+        self.title = title
+        self.severity = severity

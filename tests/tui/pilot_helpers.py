@@ -34,7 +34,8 @@ def overfitting_app(**options) -> KeplerApp:
 
 
 def notifications(app: KeplerApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    """What the app has said this session, oldest first (its message log: no toasts)."""
+    return [said.text for said in app.message_log]
 
 
 
@@ -47,3 +48,11 @@ async def burst(pilot, *keys: str) -> None:
         pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
     for _ in range(3):
         await pilot.pause()
+
+
+async def show_latest(pilot) -> None:
+    """After a command run straight on the controller (not a key): the trainer screen draws
+    what it published now, not when its frame timer next fires (which a test cannot await)."""
+    await pilot.pause()
+    pilot.app.trainer_screen.frame()
+    await pilot.pause()

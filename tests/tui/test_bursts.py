@@ -24,6 +24,7 @@ from pilot_helpers import burst, make_app, notifications
     ("n", "k", "P", "P", "P", "escape", "escape"),  # the table of pinned runs
     ("f", "f", "f", "escape", "escape", "tab", "f", "escape", "escape"),  # zoom
     ("f", "question_mark", "escape", "escape", "f"),  # the help over a zoomed plot
+    ("r", "M", "escape", "escape", "M"),  # the session's messages
 ])
 async def test_a_burst_of_keys_leaves_the_trainer_on_screen(keys):
     app = make_app()
@@ -75,3 +76,21 @@ async def test_a_burst_of_batch_size_keys_and_steps_lands_where_the_keys_say():
         s = app.runner.latest
         assert (s.epoch, s.hyper.batch_size, s.step_count) == (103, None, 100 + 11 + 3 + 1)
         assert app.runner.trainer.batch_history.total_epochs == 14
+
+
+async def test_each_key_of_a_burst_moves_its_setting_one_further():
+    """Keys read the run, not the snapshot on screen (which a burst has not yet redrawn):
+    `o o` is two optimizers on, `+ +` a hundred times the rate, `m m` two models on."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        start = app.runner.latest
+        await burst(pilot, "o", "o", "plus", "plus", "m", "m", "v", "v", "b", "b", "E", "E", "s", "s")
+        run = app.runner.latest
+        assert run.hyper.optimizer == "adam"  # sgd -> sgd + momentum -> adam
+        assert run.hyper.learning_rate == pytest.approx(start.hyper.learning_rate * 100)
+        assert run.setup.model == "mlp:8"  # linear -> poly:3 -> mlp:8
+        assert run.setup.val_fraction == 0.3  # 0 -> 20% -> 30%
+        assert run.hyper.epochs == 100_000  # 5,000 -> 20,000 -> 100,000
+        assert run.hyper.early_stopping == start.hyper.early_stopping  # on, then off again
+        assert run.setup.split_seed == start.setup.split_seed + 2
+        assert app.trainer_screen.snapshot.setup.model == "mlp:8"  # and the screen caught up

@@ -52,5 +52,5 @@ async def test_ghosts_make_the_loss_axis_long_enough_for_the_longest_run(app):
             await pilot.press("N")
         await pilot.press("k", "r", "n")
         await pilot.pause()
-        # one epoch in, the axis still reaches the pinned run's 300 epochs (it ends at 500)
-        assert app.query_one(LossPlot).text.rstrip().splitlines()[-1].split()[-1] == "400"
+        # one epoch in, the axis still reaches the pinned run's 300 epochs (it ends, labelled, at 500)
+        assert app.query_one(LossPlot).text.rstrip().splitlines()[-1].split()[-1] == "500"

@@ -27,6 +27,24 @@ def test_landscape_ascii_at_80x24(snap_compare):
     assert snap_compare(app, terminal_size=(80, 24), press=["w"])
 
 
+def test_landscape_zoomed_in_at_80x24(snap_compare):
+    """Zoomed in twice: the w tick labels stay whole (they were cut to "0. w")."""
+    app = make_app(Setup(), Hyperparameters(learning_rate=1e-4), pretrain=100)
+    assert snap_compare(app, terminal_size=(80, 24), press=["w", "i", "i"])
+
+
+def test_landscape_at_the_minimum_in_the_light_theme_at_80x24(snap_compare):
+    """A run that has reached the minimum (one glyph for both), on a light background."""
+    app = make_app(pretrain=5000)
+
+    async def light_then_landscape(pilot):
+        pilot.app.theme = "light"  # Kepler's own light theme (tui/themes.py)
+        await pilot.press("w")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=light_then_landscape)
+
+
 def test_pinned_ghost_on_the_loss_plot_at_80x24(snap_compare):
     app = make_app(Setup(input_transform="scale"), Hyperparameters(learning_rate=1e-2), pretrain=1000)
 

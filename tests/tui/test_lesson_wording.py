@@ -11,7 +11,7 @@ from textual.content import Content
 from engine.lesson.presets import preset
 from tui.lesson_steps import STEPS
 
-from pilot_helpers import make_app
+from pilot_helpers import make_app, show_latest
 
 PANEL = re.compile(r"the ([A-Z][\w/]*) panel")
 DECIMAL = re.compile(r"-?\d[\d,]*\.\d{2,}")  # 1763.88, -17.3012: a number read off a screen
@@ -43,7 +43,7 @@ async def run_step(pilot, number: int) -> None:
     app = pilot.app
     await pilot.press("c", str(number), "enter")
     app.controller.step(preset(STEPS[number - 1].preset).hyper.epochs)  # space, to the end of its budget
-    await pilot.pause()
+    await show_latest(pilot)
 
 
 @pytest.mark.parametrize("number", range(1, len(STEPS) + 1))

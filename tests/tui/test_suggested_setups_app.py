@@ -61,7 +61,7 @@ async def test_t_starts_overfit_with_its_setup_in_one_change():
         assert (s.setup, s.hyper, s.epoch) == (tried.setup, tried.hyper, 0)
         assert s.val_loss is not None and s.split.val.size == 3  # 30% of 12 points validate, rounded down
         said = [n for n in notifications(app) if "suggested setup" in n]
-        assert said == [f"overfit with its suggested setup: {tried.setup_string}.  (space trains)"]
+        assert said == [f"overfit with its suggested setup: {tried.setup_string}. (space trains)"]
 
 
 async def test_enter_still_keeps_the_current_settings():
@@ -82,7 +82,7 @@ async def test_the_curve_says_what_to_try_next():
         assert "then model=poly:2" in try_text(app)
         await pilot.press("t")
         assert app.runner.latest.setup.dataset == "curve"
-        assert any(n.endswith("Then try model=poly:2.  (space trains)") for n in notifications(app))
+        assert any(n.endswith("Then try model=poly:2. (space trains)") for n in notifications(app))
 
 
 async def test_a_damaged_try_line_is_shown_and_t_changes_nothing(tmp_path, monkeypatch):

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from engine.training.session import SessionError, write_atomic
 
 from ..themes import syntax_theme
+from ..widgets.message_bar import MessageBar
 from .dismiss_once import DismissOnce
 from .file_dialogs import TextDialog
 
@@ -45,6 +46,9 @@ class CodeScreen(DismissOnce, ModalScreen[None]):
             with VerticalScroll(id="code-scroll"):
                 yield Static(Syntax(self.code, "python", theme=syntax_theme(self.app), line_numbers=False, word_wrap=False),
                              id="code-text")
+            # What copying or saving says, on this dialog's own line (the trainer's is covered).
+            log = getattr(self.app, "message_log", None)
+            yield MessageBar(id="code-message", first=log.count if log is not None else 0, more=" …")
             yield Static("↑↓←→ pgup pgdn scroll   y copy   s save   escape close", id="code-keys", markup=False)
 
     def on_mount(self) -> None:

@@ -3,15 +3,20 @@
 The app's own keys keep working here (space, n, N, r, z, +/-, ...): the map follows the run.
 Arrow keys move the starting point (w0, b0): the run starts over from there, still playing
 if it was playing, still paused if it was paused (n steps it); f fits the window to the
-path and the minimum again; i and O zoom in and out.
+path and the minimum again; i and O zoom in and out. From 120 columns the loss curve sits
+beside the map, drawn from the same snapshot, so the point going down the bowl and the
+curve going down move together.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import numpy as np
+from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -20,13 +25,15 @@ from engine.training.trainer import Snapshot
 
 from .. import settings
 from ..ghosts import loss_surface
-from ..widgets.landscape_map import LandscapeMap
+from ..widgets.landscape_map import MARKS, LandscapeMap
+from ..widgets.loss_plot import LossPlot
 from .dismiss_once import DismissOnce
 
 if TYPE_CHECKING:
     from ..descent_path import DescentPath
 
 MOVE_FRACTION = 0.1  # an arrow key moves the start by this much of the window
+BESIDE_WIDTH = 120  # from this many columns the loss curve sits beside the map
 
 
 class LandscapeScreen(DismissOnce, Screen[None]):
@@ -49,15 +56,28 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         self.snapshot: Snapshot | None = None
         self.data: tuple[np.ndarray, np.ndarray] | None = None
         self._data_source = None
+        self._surface: str | None = None  # the loss surface shown (tui.ghosts.loss_surface)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="landscape-head", markup=False)
-        yield LandscapeMap(id="landscape-map", ascii_only=self.ascii_only)
+        with Horizontal(id="landscape-body"):
+            yield LandscapeMap(id="landscape-map", ascii_only=self.ascii_only)
+            yield LossPlot(id="landscape-loss", ascii_only=self.ascii_only)
         yield Static("← → w0  ↑ ↓ b0 (run again from there)  f fit  i/O zoom  z input  "
                      "space n train  escape back", id="landscape-keys", markup=False)
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width >= BESIDE_WIDTH, "-beside")
         self.show(self.app.snapshot)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width >= BESIDE_WIDTH, "-beside")
+        if self.snapshot is not None:
+            self.show(self.snapshot)
+
+    def on_landscape_map_resized(self, event: LandscapeMap.Resized) -> None:
+        if self.snapshot is not None:
+            self.show(self.snapshot)  # the header names the cells the map draws
 
     def follow(self, s: Snapshot) -> None:
         """The trainer screen drew a new snapshot: show the same one here."""
@@ -66,6 +86,11 @@ class LandscapeScreen(DismissOnce, Screen[None]):
     # ------------------------------------------------------------------ showing
     def show(self, s: Snapshot) -> None:
         self.snapshot = s
+        if self.has_class("-beside"):  # the loss curve beside the map moves with it (hidden: not drawn)
+            loss_plot = self.query_one(LossPlot)
+            if loss_plot.ghosts != tuple(self.app.pinned_ghosts):
+                loss_plot.set_ghosts(self.app.pinned_ghosts)
+            loss_plot.show(s)
         head = self.query_one("#landscape-head", Static)
         landscape = self.query_one(LandscapeMap)
         if s.setup.model != "linear":
@@ -74,6 +99,9 @@ class LandscapeScreen(DismissOnce, Screen[None]):
                 f"The landscape is drawn for the line t_p = w x + b only: two parameters make a map.\n"
                 f"This run's model is {s.setup.model}. Press p for one of the line's presets, or m.")
             return
+        surface = loss_surface(s)
+        if surface != self._surface:  # other data, or fed another way: a window on the old one means nothing
+            self.window, self._surface = None, surface
         x, y = self.training_data(s)
         w_star, b_star, l_star = line_minimum(x, y)
         start = (s.setup.init_w, s.setup.init_b)  # where this run started (the path may begin later)
@@ -82,12 +110,28 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         window = self.window or window_around(np.vstack([[start], points, *ghost_paths]), (w_star, b_star, l_star))
         landscape.show(x, y, window, points, start, ghost_paths)
         w, b = float(s.params["w"]), float(s.params["b"])
-        heading = (f"Loss over (w, b), input {settings.describe_input(s)}: ✕ minimum w={w_star:.4g} b={b_star:.4g} "
-                   f"L={l_star:.4g}; ○ start ({start[0]:.3g}, {start[1]:.3g}); ● epoch {s.epoch}: "
-                   f"w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}")
+        on_minimum = landscape.now_on_minimum
+        heading = Text(f"Loss over (w, b), input {settings.describe_input(s)}:")
+        self.append_mark(heading, "minimum")
+        heading.append(f"minimum w={w_star:.4g} b={b_star:.4g} L={l_star:.4g}")
+        arrow = landscape.minimum_arrow
+        heading.append(";" if arrow is None else f", off the map {arrow} (f fits);")
+        self.append_mark(heading, "start")
+        heading.append(f"start ({start[0]:.3g}, {start[1]:.3g});")
+        self.append_mark(heading, "now_on_minimum" if on_minimum else "now")
+        heading.append(f"epoch {s.epoch}: w={w:.4g} b={b:.4g} loss={s.train_loss:.4g}")
+        if on_minimum:
+            heading.append(", in the minimum's cell")
         if ghost_paths:
-            heading += f"; ∘ {len(ghost_paths)} pinned"
-        head.update(heading.translate(str.maketrans({"✕": "X", "○": "S", "●": "@", "∘": "~"}) if self.ascii_only else {}))
+            heading.append(";")
+            self.append_mark(heading, "ghost")
+            heading.append(f"{len(ghost_paths)} pinned")
+        head.update(heading)
+
+    def append_mark(self, text: Text, mark: str) -> None:
+        """The glyph the map draws for `mark`, a space either side. (Not in a style of its own:
+        rsvg-convert draws the spaces at the edges of a styled span in an exported SVG unevenly.)"""
+        text.append(f" {MARKS[mark].ascii if self.ascii_only else MARKS[mark].glyph} ")
 
     def training_data(self, s: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         """The inputs as the model sees them (after the input transform) and the targets."""
@@ -124,10 +168,9 @@ class LandscapeScreen(DismissOnce, Screen[None]):
         if s.setup.model != "linear":
             return
         (w_lo, w_hi), (b_lo, b_hi) = self.current_window()
-        w0 = float(f"{s.setup.init_w + dw * MOVE_FRACTION * (w_hi - w_lo):.4g}")
-        b0 = float(f"{s.setup.init_b + db * MOVE_FRACTION * (b_hi - b_lo):.4g}")
         self.window = ((w_lo, w_hi), (b_lo, b_hi))  # keep the view still while the start moves
-        self.app.tell(self.app.controller.move_start(w0, b0))
+        self.app.tell(self.app.controller.move_start_by(dw * MOVE_FRACTION * (w_hi - w_lo),
+                                                        db * MOVE_FRACTION * (b_hi - b_lo)))
 
     def action_fit(self) -> None:
         self.window = None

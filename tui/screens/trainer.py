@@ -28,6 +28,7 @@ from ..widgets.fit_plot import FitPlot
 from ..widgets.hyper_panel import HyperPanel
 from ..widgets.lesson_note import LessonNote
 from ..widgets.loss_plot import LossPlot
+from ..widgets.message_bar import MessageBar
 from ..widgets.overfit_panel import OverfitPanel
 from ..widgets.param_table import ParamTable
 from ..widgets.status_bar import StatusBar
@@ -77,6 +78,7 @@ class TrainerScreen(Screen):
                 yield HyperPanel(id="hyper")
                 yield OverfitPanel(id="overfit")
         yield Static("", id="too-small")
+        yield MessageBar(id="message-bar", hint=" M: every message of this session")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -54,9 +54,14 @@ class DivergencePanel(DiffLines):
             wrapped = Text(paragraph, style=head_style if i == 0 else "").wrap(self.app.console, width)
             lines.extend(wrapped)
         lines.append(Text("Try (each starts over):", style=head_style))
+        badge = 4  # " " and the key's " 1 "
         for fix in divergence_fixes(s):
-            line = Text(" ")
-            line.append(f" {fix.key} ", style=key_style)
-            line.append(f" {fix.label}")
-            lines.append(line)
+            # A long fix wraps under itself (at 80x24 'lower the rate: lr 0.000346 → 3.46e-05'
+            # is wider than the panel): every fix is read whole.
+            wrapped = Text(fix.label).wrap(self.app.console, max(4, width - badge - 1))
+            for i, part in enumerate(wrapped):
+                line = Text(" ")
+                line.append(f" {fix.key} ", style=key_style) if i == 0 else line.append(" " * (badge - 1))
+                line.append(f" {part.plain}")
+                lines.append(line)
         self.show_lines(lines)

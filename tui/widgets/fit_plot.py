@@ -13,7 +13,7 @@ from rich.text import Text
 
 from engine.training.trainer import Snapshot
 
-from .plot import Plot, nice_ticks
+from .plot import Plot, axis_forms, nice_ticks
 
 CURVE_LIMIT = 100.0  # the curve is clipped to this many data spans beyond the plot
 
@@ -65,8 +65,9 @@ class FitPlot(Plot):
         new run: a loaded file, an edit, another split)."""
         self.snapshot = snapshot
         d, split = snapshot.dataset, snapshot.split
-        if self.data is None or self._source != (id(d), id(split)):
-            self._source = (id(d), id(split))
+        # By identity, holding the objects: an id() could be reused by the next run's data.
+        if self.data is None or self._source is None or self._source[0] is not d or self._source[1] is not split:
+            self._source = (d, split)
             self.data = FitData(d.x, d.y, split.train, split.val, d.x_label, d.y_label)
         self.update_plot()
 
@@ -84,7 +85,8 @@ class FitPlot(Plot):
             scaled = np.nan_to_num((s.fit_y - low) / (high - low) * rows, nan=-1e9, posinf=1e9, neginf=-1e9)
         curve = tuple(np.clip(np.round(scaled), -1e9, 1e9).astype(np.int64).tolist())
         caption = " " + fit_caption(s, data, "*" if self.ascii_only else "·")
-        key = (curve, caption, self.content_size, id(data), s.state, self.highlighted)
+        x_range = (float(s.fit_x[0]), float(s.fit_x[-1]))  # new data, new axis: drawn at once
+        key = (curve, caption, x_range, self.content_size, id(data), s.state, self.highlighted)
         if key == self._drawn_key and not force:
             self.repainted_cells = 0  # nothing new to show: nothing sent
             return
@@ -94,7 +96,9 @@ class FitPlot(Plot):
         if data.val.size:
             legend += f" [$kepler-val]{val}[/] val"
         self.set_titles(f"[b]Fit[/b] {legend} [$kepler-model]{model}[/] model")
-        self.draw(self.paint, caption=Text(caption, style="bold"))
+        d = s.dataset
+        self.draw(self.paint, caption=Text(caption, style="bold"),
+                  x_label=axis_forms(d, data.x_label), y_label=axis_forms(d, data.y_label))
 
     def symbols(self) -> tuple[str, str, str]:
         return ("o", "x", ".") if self.ascii_only else ("●", "×", "⠒")
@@ -110,8 +114,6 @@ class FitPlot(Plot):
         x_low, x_high = float(s.fit_x[0]), float(s.fit_x[-1])
         self.set_axis(figure, "x", x_low, x_high, nice_ticks(x_low, x_high, max(3, (width - 8) // 8)))
         self.set_axis(figure, "y", low, high, nice_ticks(low, high, max(3, (height - 3) // 3)))
-        if height >= 14:  # the caption already names the input; a short plot needs the row
-            figure.label(data.x_label, "x")
         span = high - low
         with np.errstate(all="ignore"):
             curve_y = np.clip(s.fit_y, low - CURVE_LIMIT * span, high + CURVE_LIMIT * span)

@@ -35,18 +35,30 @@ class OverfitPanel(DiffLines):
             self.show_lines([Text("no validation split: every point trains"),
                              Text("press v to hold some points out", style=dim)])
             return
-        gap = s.val_loss - s.train_loss
-        lines = [Text(f"train {fmt.short(s.train_loss)}  val {fmt.short(s.val_loss)}  gap {gap:+.3g}")]
+        # Each line in the longest wording that fits the panel: nothing is cut at 80x24.
+        width = max(1, self.content_size.width)
+
+        def line(*forms: str, style=None) -> Text:
+            return Text(fmt.first_fitting(forms, width), style=style or "")
+
+        train, val = fmt.short(s.train_loss), fmt.short(s.val_loss)
+        gap = fmt.signed_short(s.val_loss - s.train_loss)
+        lines = [line(f"train {train}  val {val}  gap {gap}", f"train {train} val {val} gap {gap}",
+                      f"val {val}  gap {gap}", f"gap {gap}")]
         if s.best_val_epoch is not None:
-            lines.append(Text(f"best val {fmt.short(s.best_val_loss)} at epoch {fmt.count(s.best_val_epoch)}"))
+            best, at = fmt.short(s.best_val_loss), fmt.count(s.best_val_epoch)
+            lines.append(line(f"best val {best} at epoch {at}", f"best val {best}, epoch {at}", f"best {best} @ {at}"))
         else:
-            lines.append(Text("best val: not yet", style=dim))
+            lines.append(line("best val: not yet", style=dim))
         if s.stopped_early:
-            lines.append(Text(f"stopped early: back to epoch {fmt.count(s.best_val_epoch)}", style=good))
+            at = fmt.count(s.best_val_epoch)
+            lines.append(line(f"stopped early: back to epoch {at}", f"stopped early: epoch {at}", f"stopped: {at}",
+                              style=good))
         elif s.overfitting_since is not None:
-            rising = s.epoch - s.overfitting_since
-            lines.append(Text(f"⚠ overfitting since epoch {fmt.count(s.overfitting_since)}", style=alert))
-            lines.append(Text(f"val above its best for {fmt.count(rising)} epochs", style=alert))
+            rising, since = fmt.count(s.epoch - s.overfitting_since), fmt.count(s.overfitting_since)
+            lines.append(line(f"⚠ overfitting since epoch {since}", f"⚠ overfitting since {since}", style=alert))
+            lines.append(line(f"val above its best for {rising} epochs", f"val above best for {rising} epochs",
+                              f"val up for {rising} epochs", f"{rising} epochs past best", style=alert))
         elif s.epoch:
-            lines.append(Text("validation loss still improving", style=good))
+            lines.append(line("validation loss still improving", "val still improving", style=good))
         self.show_lines(lines)

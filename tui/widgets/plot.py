@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 import math
 import sys
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import plotext
@@ -61,6 +61,7 @@ keep_interpreter_in_plotext_kernel()
 # For terminals that draw braille as garbage: plain ASCII for the frame as well.
 ASCII_FRAME = str.maketrans({"─": "-", "│": "|", "┌": "+", "┐": "+", "└": "+", "┘": "+",
                              "┬": "+", "┴": "+", "┤": "+", "├": "+", "┼": "+"})
+ASCII_UNITS = str.maketrans({"°": "deg", "²": "^2"})
 MIN_WIDTH, MIN_HEIGHT = 16, 5
 
 
@@ -98,6 +99,75 @@ def nice_ticks(low: float, high: float, count: int) -> list[float]:
     return ticks
 
 
+# Units of the built-in data's columns, where the data has them (a CSV's own column names
+# are its labels). The book's t_u is a reading in a unit nobody told us; t_c is Celsius.
+UNITS = {("thermometer", "t_u"): "unknown unit", ("thermometer", "t_c"): "°C"}
+
+
+def unit_of(dataset, column: str) -> str:
+    return UNITS.get((getattr(dataset, "name", ""), column), "")
+
+
+def axis_forms(dataset, column: str) -> tuple[str, ...]:
+    """An axis label, longest first: 't_c (°C)', then 't_c'."""
+    unit = unit_of(dataset, column)
+    return (f"{column} ({unit})", column) if unit else (column,)
+
+
+def loss_forms(dataset) -> tuple[str, ...]:
+    """The loss axis: a mean squared error, in the square of the target's unit."""
+    unit = unit_of(dataset, getattr(dataset, "y_label", ""))
+    return (f"loss ({unit}²)", "loss") if unit and unit != "unknown unit" else ("loss",)
+
+
+def frame_gaps(plain: str, left: int, right: int) -> list[tuple[int, int]]:
+    """The [start, end) runs of plain frame line ('─') between two corners."""
+    gaps, start = [], None
+    for i in range(left + 1, right):
+        if plain[i] == "─":
+            start = i if start is None else start
+        elif start is not None:
+            gaps.append((start, i))
+            start = None
+    if start is not None:
+        gaps.append((start, right))
+    return gaps
+
+
+def put_label(line: Text, at: int, label: str) -> Text:
+    return Text.assemble(line[:at], (label, "bold"), line[at + len(label):], end="")
+
+
+def label_axes(lines: list[Text], x_label: Sequence[str], y_label: Sequence[str]) -> list[Text]:
+    """Write what the axes are into the plot's frame, so a label costs no row at any size:
+    the y axis's name at the top of the axis (`┌ t_c (°C) ───┐`), the x axis's at the
+    right of the bottom line, in a stretch between two ticks (`┬──── epoch ─┬──┘`). Each
+    gets the longest of its forms that fits; a tick is never covered."""
+    lines = list(lines)
+    top = next((i for i, line in enumerate(lines) if "┌" in line.plain), None)
+    bottom = next((i for i, line in enumerate(lines) if "└" in line.plain), None)
+    if top is not None and y_label:
+        plain = lines[top].plain
+        left, right = plain.index("┌"), plain.rfind("┐")
+        room = (right if right > left else len(plain)) - left - 2  # one dash stays before the corner
+        label = next((f" {form} " for form in y_label if len(form) + 2 <= room), None)
+        if label:
+            lines[top] = put_label(lines[top], left + 1, label)
+    if bottom is not None and x_label:
+        plain = lines[bottom].plain
+        left, right = plain.index("└"), plain.rfind("┘")
+        gaps = frame_gaps(plain, left, right if right > left else len(plain))
+        for form in x_label:
+            label = f" {form} "
+            # The rightmost stretch with a dash left on each side of the label.
+            fits = [(start, end) for start, end in gaps if end - start >= len(label) + 2]
+            if fits:
+                start, end = fits[-1]
+                lines[bottom] = put_label(lines[bottom], end - 1 - len(label), label)
+                break
+    return lines
+
+
 class Plot(DiffLines):
     """A plotext figure the size of the widget's content area."""
 
@@ -117,28 +187,44 @@ class Plot(DiffLines):
         return plain if self.ascii_only else fancy
 
     # ------------------------------------------------------------------ drawing
-    def draw(self, paint: Callable[["plotext.figure", int, int], None], caption: Text | None = None) -> int:
+    def draw(self, paint: Callable[["plotext.figure", int, int], None], caption: Text | None = None,
+             x_label: Sequence[str] = (), y_label: Sequence[str] = ()) -> int:
         """Build a figure with `paint(figure, width, height)` and show it, under a one-line
         `caption` if given (a changing caption lives here, not in the border title, since a
-        new title repaints the whole widget); returns the number of cells that changed."""
+        new title repaints the whole widget); returns the number of cells that changed.
+
+        `x_label`, `y_label`: what the axes are, each as forms from the longest to the
+        shortest; the longest that fits is written into the frame (see `label_axes`)."""
         width, height = self.content_size
         captions = [] if caption is None else [caption]
         height -= len(captions)
         if width < MIN_WIDTH or height < MIN_HEIGHT:
             return self.show_lines(captions + [Text("(too small to plot)", style="dim")])
+        try:
+            lines = self.after_build(self.build_lines(paint, width, height), width, height)
+        except Exception as exc:  # plotext failing on odd data must never take the lesson down
+            return self.show_lines(captions + [Text(f"(cannot draw this plot: {exc})", style="dim")])
+        if self.ascii_only:  # the units too: 'degC', '^2'
+            x_label, y_label = ([form.translate(ASCII_UNITS) for form in forms] for forms in (x_label, y_label))
+        lines = label_axes(lines, x_label, y_label)
+        if self.ascii_only:
+            lines = [Text(line.plain.translate(ASCII_FRAME), spans=line.spans, end="") for line in lines]
+        return self.show_lines(captions + lines)
+
+    @staticmethod
+    def build_lines(paint: Callable[["plotext.figure", int, int], None], width: int, height: int) -> list[Text]:
+        """The figure `paint` draws, as lines of styled text (plotext's frame, not yet ASCII)."""
         figure = plotext.figure
         figure.clear()
         figure.plot_size(width, height)
         figure.theme("colorless")
         figure.canvas("default")  # no background of its own: the widget's shows through
-        try:
-            paint(figure, width, height)
-            drawn = figure.build().string()
-        except Exception as exc:  # plotext failing on odd data must never take the lesson down
-            return self.show_lines(captions + [Text(f"(cannot draw this plot: {exc})", style="dim")])
-        if self.ascii_only:
-            drawn = drawn.translate(ASCII_FRAME)
-        return self.show_lines(captions + list(Text.from_ansi(drawn).split("\n", allow_blank=True)))
+        paint(figure, width, height)
+        return list(Text.from_ansi(figure.build().string()).split("\n", allow_blank=True))
+
+    def after_build(self, lines: list[Text], width: int, height: int) -> list[Text]:
+        """A last touch to the built lines (subclasses); as built by default."""
+        return lines
 
     @staticmethod
     def set_axis(figure, axis: str, low: float, high: float, ticks: list[float],
