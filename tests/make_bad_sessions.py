@@ -41,6 +41,21 @@ def diverged_run() -> dict:
     return session_to_dict(trainer)
 
 
+def batch_run() -> dict:
+    """Six epochs of Adam in batches of 4 with a validation split: 2 steps an epoch, 12 in all."""
+    trainer = Trainer(Setup(input_transform="scale", val_fraction=0.2),
+                      Hyperparameters(optimizer="adam", learning_rate=0.1, batch_size=4))
+    trainer.train(6)
+    return session_to_dict(trainer)
+
+
+def _one_more_than_steps(path: str):
+    """Set `path` to one more than the run's optimizer steps."""
+    def damage(doc):
+        _set(path, doc["trainer"]["steps"] + 1)(doc)
+    return damage
+
+
 def _set(path: str, value):
     def damage(doc):
         *parents, last = path.split("/")
@@ -109,6 +124,14 @@ DAMAGES = {
     "divergence_loss_finite.json": (diverged_run, _set("trainer/divergence/loss", 3.0)),
     "divergence_without_state.json": (diverged_run, _set("trainer/state", "paused")),
     "divergence_grad_norm_name.json": (diverged_run, _set("trainer/divergence/grad_norms/bogus", 1.0)),
+    "batch_size_zero.json": (batch_run, _set("hyperparameters/batch_size", 0)),
+    "batch_steps_fewer_than_epochs.json": (batch_run, _set("trainer/steps", 3)),
+    "batch_optimizer_step_beyond_steps.json": (batch_run, _one_more_than_steps("trainer/optimizer/state/0/step")),
+    "batch_history_beyond_steps.json": (batch_run, _one_more_than_steps("trainer/batch_history/total_epochs")),
+    "batch_position_beyond_run.json": (batch_run, _set("trainer/batch_history/buckets/epoch/3", 99.5)),
+    "batch_rng_increment_even.json": (batch_run, _set("trainer/batch_rng/inc", 2)),
+    "batch_rng_state_text.json": (batch_run, _set("trainer/rewind/2/batch_rng/state", "12")),
+    "batch_frame_steps_beyond_run.json": (batch_run, _set("trainer/rewind/2/steps", 10 ** 6)),
 }
 
 

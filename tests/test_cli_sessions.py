@@ -110,7 +110,7 @@ def test_load_steers_but_does_not_redefine(tmp_path):
 def test_a_bad_session_is_one_line(tmp_path):
     newer = tmp_path / "newer.json"
     newer.write_text(json.dumps({"format": "kepler-session", "version": 7}))
-    assert "saved by a newer Kepler (session version 7); this Kepler reads version 2" in one_line_error(
+    assert "saved by a newer Kepler (session version 7); this Kepler reads version 3" in one_line_error(
         kepler("train", "--load", newer))
     cut = tmp_path / "cut.json"
     good = tmp_path / "good.json"
@@ -182,3 +182,25 @@ def test_the_app_refuses_a_bad_file_in_one_line(capsys, app_calls):
     assert exit_.value.code == 2 and not app_calls
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "line 3, column 't_c': 'NaN' is not a finite number" in err
+
+
+def test_a_minibatch_run_saved_and_loaded_continues_exactly(tmp_path):
+    """The session carries the shuffling generator: 300 + 600 epochs print what 900 do."""
+    options = ["--batch-size", "4", "--val-fraction", "0.2", "--optimizer", "adam", "--lr", "0.05", "--log-every", "100"]
+    straight = kepler("train", *options, "--epochs", "900")
+    session_file = tmp_path / "batches.json"
+    first = kepler("train", *options, "--epochs", "300", "--save", session_file)
+    rest = kepler("train", "--load", session_file, "--epochs", "600", "--log-every", "100")
+    assert first.returncode == 0 and rest.returncode == 0, first.stderr + rest.stderr
+    assert epoch_lines(first) + epoch_lines(rest) == epoch_lines(straight)
+    assert "Mini-batches of 4: 3 steps an epoch, 2,700 steps in all" in rest.stdout
+    assert rest.stdout.splitlines()[-2] == straight.stdout.splitlines()[-2]  # the same final parameters
+
+
+def test_load_takes_a_new_batch_size_and_refuses_a_new_batch_seed(tmp_path):
+    session_file = tmp_path / "run.json"
+    assert kepler("train", "--epochs", "10", "--save", session_file).returncode == 0
+    doc = json.loads(kepler("train", "--load", session_file, "--batch-size", "2", "--epochs", "5", "--json").stdout)
+    assert doc["config"]["hyperparameters"]["batch_size"] == 2 and doc["final"]["steps"] == 10 + 5 * 6
+    assert "--seed defines a new run" in one_line_error(kepler("train", "--load", session_file, "--seed", "3"))
+    assert "'0' is not a batch size (a whole number >= 1, or full)" in one_line_error(kepler("train", "--batch-size", "0"))

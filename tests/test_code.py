@@ -68,6 +68,18 @@ SETUPS = {
     "book-split": (["--train-indices", "9,6,5,8,4,7,0,1,3", "--val-indices", "2,10", "--epochs", "300"], False),
     "no-zero-grad": (["--setup", "zero_grad=off,epochs=200,lr=0.0001", "--raw"], False),
     "raw-diverges": (["--raw", "--lr", "1e-2", "--epochs", "100"], False),
+    # Mini-batches: the file draws the trainer's shuffles from its own seeded numpy generator.
+    "line-batch4-validation": (["--batch-size", "4", "--val-fraction", "0.2", "--epochs", "300"], False),
+    "line-adam-batch1-raw": (["--raw", "--optimizer", "adam", "--lr", "0.1", "--batch-size", "1",
+                              "--epochs", "300"], False),
+    "mlp8-batch4-validation": (["--model", "mlp:8", "--standardize", "--val-fraction", "0.3", "--optimizer", "adam",
+                                "--lr", "0.01", "--epochs", "300", "--seed", "3", "--batch-size", "4"], True),
+    "poly3-batch8-momentum": (["--dataset", "curve", "--model", "poly:3", "--standardize", "--lr", "0.02",
+                               "--momentum", "0.9", "--batch-size", "8", "--setup", "batch_seed=5",
+                               "--epochs", "300"], False),
+    "batch-bigger-than-data": (["--batch-size", "16", "--epochs", "300"], False),
+    "batch-no-zero-grad": (["--setup", "zero_grad=off,epochs=200,lr=0.0001,batch=4", "--raw"], False),
+    "batch-raw-diverges": (["--raw", "--lr", "7e-4", "--batch-size", "4", "--epochs", "100"], False),
 }
 
 
@@ -84,6 +96,15 @@ def test_the_file_on_the_engine_prints_kepler_trains_lines(name, capsys, tmp_pat
                [line for line in expected.splitlines() if line.startswith("Epoch")]
     for (_, a), (_, b) in zip(want, got):
         assert b == pytest.approx(a, rel=1e-5, abs=1e-4, nan_ok=True)  # abs: the 4-decimal validation lines
+
+
+def test_a_batch_size_writes_the_generator_and_the_batch_loop(capsys):
+    full = kepler(capsys, "code")
+    assert "rng" not in full and "batch" not in full and "import numpy" not in full  # the book's loop, unchanged
+    batched = kepler(capsys, "code", "--batch-size", "4", "--setup", "batch_seed=7")
+    assert "batch_size = 4" in batched and "rng = np.random.default_rng(7)" in batched
+    assert "order = rng.permutation(len(train_t_u))" in batched and "ceil(11 / 4) = 3 steps an epoch" in batched
+    assert "rng = np.random.default_rng(3)" in kepler(capsys, "code", "--batch-size", "4", "--seed", "3")
 
 
 def test_the_zero_grad_switch_is_in_the_file(capsys):
@@ -192,6 +213,12 @@ TORCH_SETUPS = {
     "mlp8-validation": ["--model", "mlp:8", "--standardize", "--val-fraction", "0.3", "--optimizer", "adam",
                         "--lr", "0.01", "--seed", "3"],
     "book-split": ["--train-indices", "9,6,5,8,4,7,0,1,3", "--val-indices", "2,10"],
+    "line-batch4-validation": ["--batch-size", "4", "--val-fraction", "0.2"],
+    "line-adam-batch1-raw": ["--raw", "--optimizer", "adam", "--lr", "0.1", "--batch-size", "1"],
+    "mlp8-batch4-validation": ["--model", "mlp:8", "--standardize", "--val-fraction", "0.3", "--optimizer", "adam",
+                               "--lr", "0.01", "--seed", "3", "--batch-size", "4"],
+    "poly3-batch8-momentum": ["--dataset", "curve", "--model", "poly:3", "--standardize", "--lr", "0.02",
+                              "--momentum", "0.9", "--batch-size", "8"],
 }
 
 

@@ -44,6 +44,9 @@ RUNS = {
     "diverged": (Setup(input_transform="none"), Hyperparameters(learning_rate=1e-2)),  # inf at epoch 11
     "book-split": (Setup(input_transform="scale", train_indices=(9, 6, 5, 8, 4, 7, 0, 1, 3), val_indices=(2, 10)),
                    Hyperparameters(learning_rate=1e-2)),
+    "adam-mlp-split-batch3": (Setup(model="mlp:8", input_transform="standardize", val_fraction=0.3, batch_seed=2),
+                              Hyperparameters(optimizer="adam", learning_rate=0.05, batch_size=3)),
+    "diverged-batch4": (Setup(input_transform="none"), Hyperparameters(learning_rate=7e-4, batch_size=4)),
 }
 
 
@@ -63,6 +66,12 @@ def assert_same_run(a: Trainer, b: Trainer) -> None:
     """Bit for bit: parameters, gradients, optimizer state, history, tracking, snapshot."""
     sa, sb = a.state_dict(), b.state_dict()
     assert (sa["epoch"], sa["state"], sa["stopped_early"]) == (sb["epoch"], sb["state"], sb["stopped_early"])
+    assert (sa["steps"], sa["batch_rng"]) == (sb["steps"], sb["batch_rng"])
+    hb_a, hb_b = sa["batch_history"], sb["batch_history"]
+    assert (hb_a["total_epochs"], hb_a["bucket_width"], hb_a["open"]) == (hb_b["total_epochs"], hb_b["bucket_width"],
+                                                                           hb_b["open"])
+    for k in hb_a["buckets"]:
+        assert same_arrays(hb_a["buckets"][k], hb_b["buckets"][k]), k
     for key in ("params", "grads"):
         for x, y in zip(sa[key], sb[key]):
             assert (x is None and y is None) or same_arrays(x, y), key
@@ -81,6 +90,8 @@ def assert_same_run(a: Trainer, b: Trainer) -> None:
     assert [f["epoch"] for f in sa["rewind"]] == [f["epoch"] for f in sb["rewind"]]
     for fa, fb in zip(sa["rewind"], sb["rewind"]):  # each frame whole: stepping back after a load is exact too
         assert fa["hyper"] == fb["hyper"] and fa["history_mark"] == fb["history_mark"] and fa["state"] == fb["state"]
+        assert (fa["steps"], fa["batch_rng"], fa["batch_history_mark"]) == (fb["steps"], fb["batch_rng"],
+                                                                              fb["batch_history_mark"])
         for key in ("params", "grads"):
             assert all((x is None and y is None) or same_arrays(x, y) for x, y in zip(fa[key], fb[key])), key
         for i, entry in fa["optimizer"]["state"].items():
@@ -173,7 +184,7 @@ def test_ghosts_come_back(tmp_path):
 # ---------------------------------------------------------------------- datasets in a session
 def test_a_builtin_is_saved_by_reference(tmp_path):
     doc = json.loads((save_session(trained("sgd", 2), tmp_path / "ref.json")).read_text())
-    assert doc["format"] == "kepler-session" and doc["version"] == 2
+    assert doc["format"] == "kepler-session" and doc["version"] == 3
     assert doc["dataset"]["builtin"] == "thermometer" and "x" not in doc["dataset"]
 
 
@@ -309,10 +320,10 @@ def refused_file(path) -> str:
 
 
 def test_a_newer_version_is_refused_politely(good_doc, tmp_path):
-    doc = dict(good_doc, version=3, new_feature={"anything": True})
+    doc = dict(good_doc, version=4, new_feature={"anything": True})
     message = refused_doc(doc, tmp_path)
-    assert "saved by a newer Kepler (session version 3)" in message
-    assert "this Kepler reads version 2" in message and "update Kepler" in message
+    assert "saved by a newer Kepler (session version 4)" in message
+    assert "this Kepler reads version 3" in message and "update Kepler" in message
 
 
 @pytest.mark.parametrize("version", [0, "1", None, 1.0, True, -3])

@@ -40,6 +40,16 @@ CASES = {
     "divergence_loss_finite.json": "field 'trainer.divergence.loss' is a finite number",
     "divergence_without_state.json": "field 'trainer.divergence' should be given exactly when the state is 'diverged'",
     "divergence_grad_norm_name.json": "field 'trainer.divergence.grad_norms.bogus' is not a parameter of the model",
+    "batch_size_zero.json": "batch size must be a whole number in 1..10,000,000, or full (got 0)",
+    "batch_steps_fewer_than_epochs.json": "field 'trainer.steps' is 3, fewer than the run's 6 epochs",
+    "batch_optimizer_step_beyond_steps.json": "field 'trainer.optimizer.state.0.step' is 19, outside 0..18 (the run's steps)",
+    "batch_history_beyond_steps.json": "field 'trainer.batch_history.total_epochs' is 19, more batch losses than "
+                                       "the run's 18 steps",
+    "batch_position_beyond_run.json": "field 'trainer.batch_history.buckets.epoch[3]' is 99.5; batch positions rise "
+                                      "from 0 to the run's epoch 6",
+    "batch_rng_increment_even.json": "trainer batch_rng inc must be odd",
+    "batch_rng_state_text.json": "field 'trainer.rewind[2].batch_rng.state' should be a whole number, not a string",
+    "batch_frame_steps_beyond_run.json": "rewind[2] steps 1000000 is not a step count of 2 epochs on 9 training points",
 }
 
 
@@ -59,9 +69,9 @@ def test_a_damaged_session_is_refused_naming_the_field(name):
 def test_the_generator_still_writes_loadable_sessions_before_damaging_them():
     sys.path.insert(0, str(Path(__file__).parent))
     from engine.training.session import session_from_dict
-    from make_bad_sessions import diverged_run, long_run, split_run
+    from make_bad_sessions import batch_run, diverged_run, long_run, split_run
 
-    for run, epoch in ((split_run, 6), (long_run, 300), (diverged_run, 11)):
+    for run, epoch in ((split_run, 6), (long_run, 300), (diverged_run, 11), (batch_run, 6)):
         trainer, _ = session_from_dict(run())
         assert trainer.epoch == epoch
 

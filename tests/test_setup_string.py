@@ -85,10 +85,40 @@ def test_negative_seeds_and_huge_indices_are_refused_in_one_line(text, words):
     assert "\n" not in str(caught.value)
 
 
-def test_seed_sets_both_and_the_specific_seeds_win_in_any_order():
-    assert parse_setup_string("seed=3")[0] == replace(DEFAULT_SETUP, split_seed=3, init_seed=3)
+def test_seed_sets_every_seed_and_the_specific_seeds_win_in_any_order():
+    assert parse_setup_string("seed=3")[0] == replace(DEFAULT_SETUP, split_seed=3, init_seed=3, batch_seed=3)
     for text in ("seed=3,init_seed=1", "init_seed=1,seed=3"):
-        assert parse_setup_string(text)[0] == replace(DEFAULT_SETUP, split_seed=3, init_seed=1)
+        assert parse_setup_string(text)[0] == replace(DEFAULT_SETUP, split_seed=3, init_seed=1, batch_seed=3)
+    for text in ("seed=3,batch_seed=7", "batch_seed=7,seed=3"):
+        assert parse_setup_string(text)[0] == replace(DEFAULT_SETUP, split_seed=3, init_seed=3, batch_seed=7)
+
+
+@pytest.mark.parametrize("setup, hyper, text", [
+    (DEFAULT_SETUP, Hyperparameters(batch_size=4), "batch=4"),
+    (replace(DEFAULT_SETUP, batch_seed=5), Hyperparameters(batch_size=1), "batch_seed=5,batch=1"),
+    (replace(DEFAULT_SETUP, split_seed=2, init_seed=2), Hyperparameters(), "split_seed=2,init_seed=2"),
+    (replace(DEFAULT_SETUP, split_seed=2, init_seed=2, batch_seed=2), Hyperparameters(batch_size=16), "seed=2,batch=16"),
+])
+def test_the_batch_size_and_its_seed_are_written_and_read_back(setup, hyper, text):
+    written = format_setup_string(setup, hyper)
+    assert text in written and parse_setup_string(written) == (setup, hyper)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("batch=0", ["batch=0", "batch size must be a whole number in 1.."]),
+    ("batch=four", ["batch='four' is not a whole number of points or full"]),
+    ("batch=2.5", ["batch='2.5' is not a whole number"]),
+    ("batch_seed=-1", ["batch seed must be a whole number in 0.."]),
+])
+def test_a_bad_batch_is_named(text, words):
+    with pytest.raises(SettingError) as caught:
+        parse_setup_string(text)
+    assert all(word in str(caught.value) for word in words), str(caught.value)
+
+
+def test_batch_full_is_the_default():
+    assert parse_setup_string("batch=full")[1] == Hyperparameters()
+    assert "batch" not in format_setup_string(DEFAULT_SETUP, Hyperparameters())
 
 
 def test_a_string_starts_a_trainer_with_exactly_that_configuration():
@@ -133,6 +163,7 @@ def test_every_key_is_documented_and_parsed():
     samples = {"lr": "0.1", "opt": "adam", "momentum": "0.5", "nesterov": "off", "wd": "0.1", "beta1": "0.8",
                "beta2": "0.9", "scale": "std", "model": "poly:2", "data": "curve", "x": "1", "y": "2",
                "val": "0.2", "split": "0:1:2/3", "seed": "1", "split_seed": "2", "init_seed": "3", "epochs": "10",
+               "batch": "4", "batch_seed": "6",
                "early_stop": "on", "patience": "5", "zero_grad": "off", "dtype": "float64"}
     assert set(samples) == set(KEYS)
     for key, value in samples.items():

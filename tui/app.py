@@ -89,6 +89,8 @@ class KeplerApp(App):
         Binding("o", "cycle_optimizer", "Optimizer", show=False,
                 tooltip="SGD → SGD with momentum 0.9 → Adam (other values: type 'sgd 0.5' or 'adam 0.9 0.99' on its row)"),
         Binding("b", "cycle_budget", "Epoch budget", show=False, tooltip="100 → 1,000 → 5,000 → 20,000 → 100,000 epochs"),
+        Binding("u", "cycle_batch", "Batch size", show=False,
+                tooltip="full batch → mini-batches of 1 → 4 → 16 ... (shuffled every epoch; the run continues)"),
         Binding("left_square_bracket", "speed(-1)", "Slower", show=False, key_display="[", tooltip="fewer epochs per second"),
         Binding("right_square_bracket", "speed(1)", "Faster", show=False, key_display="]",
                 tooltip="more epochs per second, up to max"),
@@ -305,6 +307,9 @@ class KeplerApp(App):
 
     def action_cycle_optimizer(self) -> None:
         self.step_setting(settings.next_optimizer, "optimizer")
+
+    def action_cycle_batch(self) -> None:
+        self.tell(self.controller.cycle_batch_size())
 
     def action_cycle_budget(self) -> None:
         self.step_setting(settings.next_budget, "epoch budget")

@@ -23,6 +23,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _batch_size(text: str) -> int | None:
+    """A batch size: a whole number of points >= 1, or `full` (None: every point, one step)."""
+    if text.strip().lower() == "full":
+        return None
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a batch size (a whole number >= 1, or full)") from None
+
+
 def _number(text: str) -> float:
     try:
         value = float(text)

@@ -24,7 +24,7 @@ import math
 import sys
 from dataclasses import asdict
 
-from tui.arguments import _number, _positive_int, add_serve_commands, add_served_options, add_theme_option
+from tui.arguments import _batch_size, _number, _positive_int, add_serve_commands, add_served_options, add_theme_option
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
@@ -80,7 +80,8 @@ def _add_training_options(p: argparse.ArgumentParser, defaults: dict, suppress: 
                    help="share of points held out for validation, in [0, 1) (default 0: no split)")
     g.add_argument("--train-indices", type=_indices, metavar="I,J,...", default=d(None), help="explicit training points")
     g.add_argument("--val-indices", type=_indices, metavar="I,J,...", default=d(None), help="explicit validation points")
-    g.add_argument("--seed", type=int, default=d(0), help="seed for the split and the initial weights")
+    g.add_argument("--seed", type=int, default=d(0),
+                   help="seed for the split, the initial weights and the mini-batch shuffles")
     g.add_argument("--dtype", choices=("float32", "float64"), default=d("float32"))
     h = p.add_argument_group("how to train")
     h.add_argument("--optimizer", choices=("sgd", "adam"), default=d("sgd"))
@@ -89,6 +90,9 @@ def _add_training_options(p: argparse.ArgumentParser, defaults: dict, suppress: 
     h.add_argument("--momentum", type=_number, default=d(0.0))
     h.add_argument("--nesterov", action="store_true", default=d(False))
     h.add_argument("--weight-decay", type=_number, default=d(0.0))
+    h.add_argument("--batch-size", type=_batch_size, default=d(None), metavar="N",
+                   help="train on shuffled mini-batches of N points, ceil(n / N) steps an epoch "
+                        "(default full: every point, one step an epoch, as the book does)")
     h.add_argument("--epochs", type=_positive_int, default=d(defaults["epochs"]),
                    help=f"epoch budget (default {defaults['epochs']}; with --load: this many more)")
     h.add_argument("--early-stopping", action="store_true", default=d(False),
@@ -106,7 +110,7 @@ _SETUP_OPTIONS = {"dataset": "--dataset", "data": "--data", "x": "--x", "y": "--
                   "val_fraction": "--val-fraction", "train_indices": "--train-indices",
                   "val_indices": "--val-indices", "seed": "--seed", "dtype": "--dtype"}
 _HYPER_OPTIONS = {"optimizer": "optimizer", "lr": "learning_rate", "momentum": "momentum", "nesterov": "nesterov",
-                  "weight_decay": "weight_decay", "early_stopping": "early_stopping"}
+                  "weight_decay": "weight_decay", "early_stopping": "early_stopping", "batch_size": "batch_size"}
 
 
 def _settings(args):
@@ -123,12 +127,12 @@ def _settings(args):
     if (args.train_indices is None) != (args.val_indices is None):
         raise SettingError("--train-indices and --val-indices go together")
     setup = Setup(dataset=_dataset(args), model=args.model, input_transform=transform, input_scale=scale,
-                  val_fraction=args.val_fraction, split_seed=args.seed, init_seed=args.seed,
+                  val_fraction=args.val_fraction, split_seed=args.seed, init_seed=args.seed, batch_seed=args.seed,
                   train_indices=args.train_indices, val_indices=args.val_indices, dtype=args.dtype,
                   x_column=args.x, y_column=args.y).validate()
     hyper = Hyperparameters(optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
                             nesterov=args.nesterov, weight_decay=args.weight_decay, epochs=args.epochs,
-                            early_stopping=args.early_stopping).validate()
+                            early_stopping=args.early_stopping, batch_size=args.batch_size).validate()
     return setup, hyper
 
 
@@ -272,7 +276,7 @@ def _overlay(setup, hyper, args):
     if "train_indices" in explicit:
         s.update(train_indices=args.train_indices, val_indices=args.val_indices)
     if "seed" in explicit:
-        s.update(split_seed=args.seed, init_seed=args.seed)
+        s.update(split_seed=args.seed, init_seed=args.seed, batch_seed=args.seed)
     for dest, field in _HYPER_OPTIONS.items():
         if dest in explicit:
             h[field] = getattr(args, dest)
@@ -410,7 +414,7 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool, suggested=
             "params": {name: _jsonable(value) for name, value in snapshot.params.items()},
             "raw_params": None if snapshot.raw_line is None else {"w": _jsonable(snapshot.raw_line[0]), "b": _jsonable(snapshot.raw_line[1])},
             "history": [{k: _jsonable(v) for k, v in row.items()} for row in history],
-            "final": {"epoch": snapshot.epoch, "train_loss": _jsonable(snapshot.train_loss),
+            "final": {"epoch": snapshot.epoch, "steps": snapshot.step_count, "train_loss": _jsonable(snapshot.train_loss),
                       "val_loss": _jsonable(snapshot.val_loss), "state": snapshot.state},
             "diverged_at": snapshot.divergence.epoch if snapshot.divergence else None,
             "best_val_epoch": snapshot.best_val_epoch,
@@ -425,6 +429,11 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool, suggested=
     if snapshot.raw_line is not None and setup.input_transform != "none":
         w, b = snapshot.raw_line
         print(f"In raw units ({trainer.transform.describe()}): w {w:.4f}, b {b:.4f}", file=out)
+    if trainer.hyper.batch_size is not None:
+        steps = snapshot.steps_per_epoch
+        print(f"Mini-batches of {trainer.hyper.batch_size}: {steps} step{'s' if steps != 1 else ''} an epoch, "
+              f"{snapshot.step_count:,} steps in all (the losses above are each epoch's mean over its batches)",
+              file=out)
     if snapshot.divergence is not None:
         print(_divergence_text(snapshot.divergence, setup), file=out)
     if snapshot.stopped_early:
@@ -454,6 +463,8 @@ def _config(setup, hyper) -> dict:
         drop |= {"train_indices", "val_indices"}
     if setup.train_indices is not None or setup.val_fraction == 0:
         drop.add("split_seed")  # no shuffle: nothing to seed
+    if hyper.batch_size is None:
+        drop.add("batch_seed")  # full batches: nothing shuffles
     drop |= {name for name in ("x_column", "y_column") if s[name] is None}
     h_drop = {"momentum", "nesterov"} if hyper.optimizer == "adam" else {"beta1", "beta2"}
     if setup.val_fraction == 0 and setup.train_indices is None:

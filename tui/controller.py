@@ -204,6 +204,19 @@ class Controller:
         return Outcome("Each backward pass now adds to the old gradients: watch the loss.", "zero_grad off",
                        "warning", 5)
 
+    def cycle_batch_size(self) -> Outcome | None:
+        """`u`: the next batch size, worked out from the run's own and applied in the same
+        command (keys in a burst each move one further, never from a stale snapshot)."""
+        def cycle(trainer: Trainer) -> None:
+            change = settings.next_batch_size(trainer.hyper.batch_size, len(trainer.split.train))
+            trainer.set_hyperparameters(**change.hyper)
+
+        try:
+            self.runner.call(cycle)
+        except SettingError as exc:
+            return refused(str(exc))
+        return None
+
     def load_preset(self, key: str, say: str | None = None) -> Outcome:
         p = preset(key)
         return self.start_over(p.title, p.setup, hyper=p.hyper, resume=False,

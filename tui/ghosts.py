@@ -112,7 +112,8 @@ def _split(setup: Setup) -> str:
 # others, a field added later included, are told as `name value`).
 _TOLD = {"dataset", "x_column", "y_column", "model", "input_transform", "input_scale", "optimizer", "momentum",
          "nesterov", "beta1", "beta2", "learning_rate", "weight_decay", "val_fraction", "train_indices",
-         "val_indices", "split_seed", "init_seed", "zero_grad", "dtype", "early_stopping", "epochs"}
+         "val_indices", "split_seed", "init_seed", "zero_grad", "dtype", "early_stopping", "epochs", "batch_size",
+         "batch_seed"}
 
 
 def differences(pinned: tuple[Setup, Hyperparameters], setup: Setup, hyper: Hyperparameters) -> list[str]:
@@ -136,6 +137,10 @@ def differences(pinned: tuple[Setup, Hyperparameters], setup: Setup, hyper: Hype
         told.append(f"lr {_number(ph.learning_rate)}")
     if ph.weight_decay != hyper.weight_decay:
         told.append(f"wd {_number(ph.weight_decay)}")
+    if ph.batch_size != hyper.batch_size:
+        told.append("full batch" if ph.batch_size is None else f"batch {ph.batch_size}")
+    elif ps.batch_seed != setup.batch_seed and ph.batch_size is not None:
+        told.append(f"batch seed {ps.batch_seed}")
     if _split(ps) != _split(setup) or (ps.train_indices, ps.val_indices) != (setup.train_indices, setup.val_indices):
         told.append(_split(ps))
     elif ps.split_seed != setup.split_seed and ps.val_fraction and ps.train_indices is None:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from engine.training.trainer import SettingError, Snapshot
+from engine.training.trainer import MAX_STEPS_PER_EPOCH, SettingError, Snapshot
 
 from . import format as fmt
 
@@ -24,6 +24,9 @@ DEFAULT_SPEED = 200.0  # fast enough to see 5,000 epochs in half a minute, slow 
 MODELS = ("linear", "poly:3", "mlp:8", "mlp:24")
 VAL_FRACTIONS = (0.0, 0.2, 0.3, 0.5)
 EPOCH_BUDGETS = (100, 1000, 5000, 20000, 100000)
+# What `u` steps through after full batch: those smaller than the training set (on the 11
+# thermometer points, 1 and 4) whose epoch stays within the trainer's step limit.
+BATCH_SIZES = (1, 4, 16, 64, 256)
 MANY_EPOCHS = 100  # what `N` trains
 SMALLER_RATE = 100.0  # the divergence fix divides the rate by this: the book goes from 1e-2 to 1e-4
 ADAM_RATE = 0.1  # the chapter's Adam rate, which copes with raw readings
@@ -145,6 +148,13 @@ def parse_split_seed(text: str) -> Change:
     return Change(setup={"split_seed": _whole("split seed", text), **RANDOM_SPLIT})
 
 
+def parse_batch_size(text: str) -> Change:
+    """A whole number of points, or 'full' (every point, one step an epoch)."""
+    if text.strip().lower() in ("full", "all", "none"):
+        return Change(hyper={"batch_size": None})
+    return Change(hyper={"batch_size": _whole("batch size", text)})
+
+
 def parse_epochs(text: str) -> Change:
     return Change(hyper={"epochs": _whole("epoch budget", text)})
 
@@ -216,6 +226,12 @@ def describe_input(s: Snapshot) -> str:
     return "raw"
 
 
+def describe_batch(s: Snapshot) -> str:
+    if s.hyper.batch_size is None:
+        return "full"
+    return f"{s.hyper.batch_size} · {s.steps_per_epoch} step{'s' if s.steps_per_epoch != 1 else ''}"
+
+
 def describe_val(s: Snapshot) -> str:
     if s.setup.train_indices is not None:
         return f"{len(s.setup.val_indices)} chosen pts"
@@ -234,6 +250,9 @@ SETTINGS: tuple[Setting, ...] = (
             in_panel=False),
     Setting("learning_rate", "learning rate", "+ -", "a positive number up to 10, e.g. 0.01 or 1e-4",
             parse_learning_rate, lambda s, _: fmt.rate(s.hyper.learning_rate), lambda s, _: fmt.rate(s.hyper.learning_rate)),
+    Setting("batch_size", "batch size", "u", "a whole number of points (each epoch: shuffle, one step per batch), "
+            "or full", parse_batch_size, lambda s, _: describe_batch(s),
+            lambda s, _: "full" if s.hyper.batch_size is None else str(s.hyper.batch_size)),
     Setting("input", "input", "z", "raw, standardize, or a scale factor such as 0.1", parse_input,
             lambda s, _: describe_input(s),
             lambda s, _: {"none": "raw", "standardize": "standardize"}.get(s.setup.input_transform, f"{s.setup.input_scale:g}"),
@@ -301,6 +320,20 @@ def next_val_fraction(s: Snapshot) -> Change:
 
 def reseed_split(s: Snapshot) -> Change:
     return Change(setup={"split_seed": s.setup.split_seed + 1, **RANDOM_SPLIT})
+
+
+def batch_sizes(n_train: int) -> list[int]:
+    """The batch sizes `u` offers for `n_train` training points."""
+    return [size for size in BATCH_SIZES if size < n_train and -(-n_train // size) <= MAX_STEPS_PER_EPOCH]
+
+
+def next_batch_size(current: int | None, n_train: int) -> Change:
+    """Full batch -> 1 -> 4 -> 16 -> ... -> full (the run continues, with the next epoch)."""
+    options = [None, *batch_sizes(n_train)]
+    if current is not None and current not in options:  # a typed size: on to the next bigger one
+        bigger = [size for size in options[1:] if size > current]
+        return Change(hyper={"batch_size": bigger[0] if bigger else None})
+    return Change(hyper={"batch_size": _next(tuple(options), current)})
 
 
 def next_budget(s: Snapshot) -> Change:

@@ -17,7 +17,9 @@ Every number that decides the run is computed here the way the trainer computes 
 written into the file: the split's indices (numpy's seeded permutation), the mean and
 standard deviation of a standardised input (float64, over the training points), the MLP's
 initial weights (drawn in the file from numpy's generator under the same seed, in the
-order Kepler draws them).
+order Kepler draws them). With a batch size the file shuffles as the trainer does: its own
+`np.random.default_rng(batch_seed)`, one `rng.permutation(n)` per epoch, batches taken in
+that order, the epoch's loss the mean of its batch losses (added up in the same order).
 
 The file is built from small sections (`_data`, `_split`, `_transform`, `_model`,
 `_optimizer`, `_loop`), each a list of lines, so a new setting (a batch size) is one more
@@ -62,6 +64,10 @@ class _Run:
         return self.val.size > 0
 
     @property
+    def batched(self) -> bool:
+        return self.hyper.batch_size is not None
+
+    @property
     def everything(self) -> bool:
         """No split: the run trains on every point in their order."""
         return not self.has_val and np.array_equal(self.train, np.arange(len(self.dataset)))
@@ -80,7 +86,7 @@ def python_code(setup: Setup, hyper: Hyperparameters, dataset, log_every: int | 
     run = _Run(setup, hyper, dataset, kind, size, np.asarray(split.train), np.asarray(split.val), epochs,
                log_every or default_log_every(epochs))
     sections = [_header(run), _imports(run), _data(run), _transform(run), _split(run), _model(run),
-                _loss(run), _optimizer(run), _loop(run), _result(run)]
+                _loss(run), _optimizer(run), _batches(run), _loop(run), _result(run)]
     text = ""
     for lines in filter(None, sections):
         if text:  # PEP 8: two blank lines around a top-level function
@@ -99,9 +105,10 @@ def _header(run: _Run) -> list[str]:
     s, h = run.setup, run.hyper
     what = {"linear": "the line t_p = w * t_u + b", "poly": f"a polynomial of degree {run.size}",
             "mlp": f"a 1-{run.size}-1 tanh network"}[run.kind]
+    batches = f", mini-batches of {h.batch_size}" if run.batched else ""
     lines = [
         f'"""Kepler\'s run as PyTorch code: {what} on {_dataset_title(run)},',
-        f"{h.optimizer.upper()} at lr {h.learning_rate:g}, {run.epochs} epochs.",
+        f"{h.optimizer.upper()} at lr {h.learning_rate:g}, {run.epochs} epochs{batches}.",
         "",
         "Written by `kepler code` in the style of chapter 5 of Deep Learning with PyTorch; it prints",
         "the lines `kepler train` prints for the same options.",
@@ -116,7 +123,7 @@ def _header(run: _Run) -> list[str]:
 
 def _imports(run: _Run) -> list[str]:
     lines = ["import math", ""]
-    if run.kind == "mlp":
+    if run.kind == "mlp" or run.batched:
         lines = ["import math", "", "import numpy as np"]
     lines.append("import torch  # `import engine as torch` runs this same file on Kepler's own engine")
     if run.setup.dtype == "float64":
@@ -264,8 +271,27 @@ def _optimizer(run: _Run) -> list[str]:
     return [f"optimizer = torch.optim.{name}({target}, {', '.join(options)})"]
 
 
+def _batches(run: _Run) -> list[str]:
+    if not run.batched:
+        return []
+    size, n = run.hyper.batch_size, run.train.size
+    steps = -(-n // size)
+    last = ", the last one smaller" if n % size and steps > 1 else ""
+    return ["# Mini-batches, as Kepler takes them: every epoch shuffles the training points with",
+            "# numpy's generator (seeded as Kepler seeds it) and takes one optimizer step per batch",
+            f"# of {size}{last}: ceil({n} / {size}) = {steps} step{'s' if steps != 1 else ''} an epoch.",
+            f"batch_size = {size}",
+            f"rng = np.random.default_rng({run.setup.batch_seed})"]
+
+
+def _forward(run: _Run) -> str:
+    return {"linear": "model({}, *params)", "poly": "model({}, *params)", "mlp": "model({})"}[run.kind]
+
+
 def _loop(run: _Run) -> list[str]:
-    forward = {"linear": "model({}, *params)", "poly": "model({}, *params)", "mlp": "model({})"}[run.kind]
+    if run.batched:
+        return _batch_loop(run)
+    forward = _forward(run)
     lines = [f"n_epochs = {run.epochs}",
              f"log_every = {run.log_every}",
              "for epoch in range(1, n_epochs + 1):",
@@ -287,6 +313,44 @@ def _loop(run: _Run) -> list[str]:
                   '              f"Validation loss {val_loss.item():.4f}")']
     else:
         lines.append('        print(f"Epoch {epoch}, Loss {loss.item():f}")')
+    lines += ["    if diverged:",
+              '        print("The loss is no longer a finite number: training diverged.")',
+              "        break"]
+    return lines
+
+
+def _batch_loop(run: _Run) -> list[str]:
+    forward = _forward(run)
+    lines = [f"n_epochs = {run.epochs}",
+             f"log_every = {run.log_every}",
+             "for epoch in range(1, n_epochs + 1):"]
+    if run.has_val:
+        lines += ["    with torch.no_grad():  # the validation loss, once an epoch, at the parameters it starts from",
+                  f"        val_t_p = {forward.format('val_t_u')}",
+                  "        val_loss = loss_fn(val_t_p, val_t_c)"]
+    lines += ["    order = rng.permutation(len(train_t_u))  # a new shuffle every epoch",
+              "    epoch_loss, n_batches = 0.0, 0",
+              "    for start in range(0, len(order), batch_size):",
+              "        batch = order[start:start + batch_size]",
+              f"        t_p = {forward.format('train_t_u[batch]')}",
+              "        loss = loss_fn(t_p, train_t_c[batch])  # the mean over this batch"]
+    lines.append("        optimizer.zero_grad()" if run.hyper.zero_grad else
+                 "        # no optimizer.zero_grad(): the gradients accumulate from step to step (the classic bug)")
+    lines += ["        loss.backward()",
+              "        optimizer.step()",
+              "        epoch_loss += loss.item()",
+              "        n_batches += 1",
+              "        if not math.isfinite(loss.item()):",
+              "            break  # diverged: the rest of the epoch would only compute NaN",
+              "    train_loss = epoch_loss / n_batches  # the epoch's loss: the mean of its batch losses",
+              "",
+              "    diverged = not math.isfinite(train_loss)",
+              "    if epoch % log_every == 0 or epoch == n_epochs or diverged:"]
+    if run.has_val:
+        lines += ['        print(f"Epoch {epoch}, Training loss {train_loss:.4f}, "',
+                  '              f"Validation loss {val_loss.item():.4f}")']
+    else:
+        lines.append('        print(f"Epoch {epoch}, Loss {train_loss:f}")')
     lines += ["    if diverged:",
               '        print("The loss is no longer a finite number: training diverged.")',
               "        break"]

@@ -5,6 +5,15 @@ epoch; when the buckets are full, neighbours merge pairwise and each bucket then
 twice as many epochs. A run of a million epochs therefore keeps `capacity` buckets
 (about 128 KB), each with the last, lowest and highest loss of the epochs it covers, so a
 plot of the whole run shows spikes and the exact final values.
+
+The same structure keeps a mini-batch run's per-step batch losses (`whole_epochs=False`):
+there each entry's position is a fraction of an epoch (step j of m in epoch e sits at
+e - 1 + j / m), its loss goes in the training columns and the validation columns stay NaN.
+
+Rewinding a run restores the history to a `mark()` taken earlier, merges included: each
+merge keeps a copy of the buckets it replaced. Buckets double in width at every merge, so a
+run of S entries has merged about log2(S / capacity) times and the copies stay few (and the
+trainer forgets those older than its oldest rewind frame).
 """
 from __future__ import annotations
 
@@ -23,26 +32,29 @@ class HistoryView:
     epochs: np.ndarray
     train_loss: np.ndarray
     val_loss: np.ndarray  # all NaN when there is no validation split
-    total_epochs: int
+    total_epochs: int  # entries appended (epochs; in a batch history, steps)
 
     def __len__(self) -> int:
         return int(self.epochs.shape[0])
 
 
 class LossHistory:
-    def __init__(self, capacity: int = 2048):
+    MAX_UNDO = 64  # copies of merged buckets kept at most (2**64 entries: never reached)
+
+    def __init__(self, capacity: int = 2048, whole_epochs: bool = True):
         if capacity < 4 or capacity % 2:
             raise ValueError("capacity must be an even number >= 4")
         self.capacity = capacity
+        self.whole_epochs = whole_epochs  # False: positions are fractions of an epoch (a batch history)
         self._cols = {name: np.empty(capacity, dtype=np.float64) for name in _FIELDS}
         self._n = 0  # closed buckets
         self._width = 1  # epochs per bucket
         self._open: list | None = None  # the bucket being filled: [epoch, t, tmin, tmax, v, vmin, vmax, count]
         self.total_epochs = 0
-        # Rewinding needs the buckets as they were before the latest merge (merges are at
-        # least capacity/2 epochs apart, more than a trainer keeps frames for).
+        # Rewinding needs the buckets as they were before each merge since the mark it goes
+        # back to: (generation, columns) of each, oldest first.
         self._generation = 0  # merges so far
-        self._before_merge: tuple | None = None  # (columns, n, width) as they were
+        self._undo: list[tuple[int, dict]] = []
 
     def append(self, epoch: int, train_loss: float, val_loss: float | None = None) -> None:
         v = math.nan if val_loss is None else val_loss
@@ -76,7 +88,8 @@ class LossHistory:
         """Halve the number of buckets: each new bucket covers two old ones."""
         half = self._n // 2
         c = self._cols
-        self._before_merge = ({name: column.copy() for name, column in c.items()}, self._n, self._width)
+        self._undo.append((self._generation, {name: column.copy() for name, column in c.items()}))
+        del self._undo[: -self.MAX_UNDO]
         self._generation += 1
         for name in ("epoch", "train", "val"):  # the later bucket's last values
             c[name][:half] = c[name][1 : 2 * half : 2]
@@ -95,18 +108,31 @@ class LossHistory:
         """Back to the moment `mark()` was taken: everything appended since is forgotten
         (a merge since then is undone too), as if it had never been appended."""
         generation, n, width, open_bucket, total = mark
-        if generation == self._generation - 1 and self._before_merge is not None:
-            columns, _, _ = self._before_merge
+        if generation != self._generation:
+            kept = [i for i, (g, _) in enumerate(self._undo) if g == generation]
+            if generation > self._generation or not kept:
+                raise ValueError(f"history mark of generation {generation} cannot be restored at {self._generation}")
+            columns = self._undo[kept[0]][1]
             for name, column in columns.items():
                 self._cols[name][:] = column
-            self._generation -= 1
-            self._before_merge = None
-        elif generation != self._generation:
-            raise ValueError(f"history mark of generation {generation} cannot be restored at {self._generation}")
+            del self._undo[kept[0]:]
+            self._generation = generation
         self._n = n
         self._width = width
         self._open = None if open_bucket is None else list(open_bucket)
         self.total_epochs = total
+
+    def forget_merges_before(self, generation: int) -> None:
+        """Drop the copies that only a mark older than `generation` could need."""
+        self._undo = [(g, columns) for g, columns in self._undo if g >= generation]
+
+    @property
+    def generation(self) -> int:
+        """Merges so far (a mark's first value)."""
+        return self._generation
+
+    def _position(self, value):
+        return int(value) if self.whole_epochs else float(value)
 
     def check_mark(self, mark: tuple, what: str) -> tuple:
         """`mark` if it is an earlier state of this history; ValueError naming `what` if not."""
@@ -122,7 +148,7 @@ class LossHistory:
         if open_bucket is not None:
             if len(open_bucket) != len(_FIELDS) + 1 or not 1 <= open_bucket[-1] < width:
                 raise ValueError(f"{what} open bucket is malformed")
-            open_bucket = (int(open_bucket[0]), *(float(v) for v in open_bucket[1:-1]), int(open_bucket[-1]))
+            open_bucket = (self._position(open_bucket[0]), *(float(v) for v in open_bucket[1:-1]), int(open_bucket[-1]))
         return (generation, n, width, open_bucket, total)
 
     def to_dict(self) -> dict:
@@ -137,7 +163,7 @@ class LossHistory:
         }
 
     @classmethod
-    def from_dict(cls, d) -> "LossHistory":
+    def from_dict(cls, d, whole_epochs: bool = True) -> "LossHistory":
         """The inverse of `to_dict`; ValueError naming the field when something is off."""
         capacity, width, total = d["capacity"], d["bucket_width"], d["total_epochs"]
         for name, value in (("capacity", capacity), ("bucket_width", width), ("total_epochs", total)):
@@ -145,7 +171,7 @@ class LossHistory:
                 raise ValueError(f"history {name} must be a whole number >= 0 (got {value!r})")
         if width < 1 or width & (width - 1):
             raise ValueError(f"history bucket_width must be a power of 2 (got {width})")
-        history = cls(capacity)  # checks the capacity
+        history = cls(capacity, whole_epochs)  # checks the capacity
         buckets = d["buckets"]
         if set(buckets) != set(_FIELDS):
             raise ValueError(f"history buckets must have the columns {', '.join(_FIELDS)}")
@@ -162,7 +188,7 @@ class LossHistory:
             count = open_bucket[-1]
             if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count < width:
                 raise ValueError(f"history open bucket count must be in 1..{width - 1} (got {count!r})")
-            open_bucket = [int(open_bucket[0]), *(float(v) for v in open_bucket[1:-1]), count]
+            open_bucket = [history._position(open_bucket[0]), *(float(v) for v in open_bucket[1:-1]), count]
         history._n = n
         history._width = width
         history._open = open_bucket
@@ -191,7 +217,8 @@ class LossHistory:
         if n > max_points > 0:
             idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
             cols = {k: v[idx] for k, v in cols.items()}
-        return HistoryView(cols["epoch"].astype(np.int64), cols["train"], cols["val"], self.total_epochs)
+        positions = cols["epoch"].astype(np.int64) if self.whole_epochs else cols["epoch"]
+        return HistoryView(positions, cols["train"], cols["val"], self.total_epochs)
 
 
 def _nanmin(a: float, b: float) -> float:

@@ -9,7 +9,9 @@ orderings and sizes the trainer itself would write, before use: `_check_run`):
      "dataset": {"builtin": "thermometer", ...}      # a built-in, by name and fingerprint,
               | {"name": ..., "x": [...], ...},      # or the points themselves (self-contained)
      "trainer": {...},                               # parameters, gradients, optimizer state,
-                                                     # epoch, history, best validation, rewind
+                                                     # epoch, steps, the shuffling generator,
+                                                     # history (and the batch losses), best
+                                                     # validation, rewind
      "ghosts": [...]}                                # whatever earlier runs the app keeps
 
 Arrays are `{"dtype": "float32", "shape": [2], "data": [...]}`, and a number that is not
@@ -43,7 +45,10 @@ import numpy as np
 from .trainer import MAX_EPOCH_BUDGET, Hyperparameters, SettingError, Setup, Trainer
 
 FORMAT = "kepler-session"
-VERSION = 2  # 2: rewind frames hold the whole state of their epoch (1: parameters only)
+# 3: mini-batches (steps, the shuffling generator's state, the batch losses);
+# 2: rewind frames hold the whole state of their epoch; 1: parameters only
+VERSION = 3
+_READABLE = (1, 2, 3)
 MAX_SESSION_BYTES = 64 * 1024 * 1024
 MAX_REWIND_NUMBERS = 500_000  # numbers in the rewind frames a file keeps (~10 MB of JSON)
 _CHUNK = 1 << 20
@@ -132,23 +137,30 @@ def _numbers_in(value) -> int:
 
 
 def _state_to_dict(state: dict) -> dict:
-    history = state["history"]
     return {
         **_frame_to_json(state, "trainer"),
         "param_names": list(state["param_names"]),
-        "history": {
-            "capacity": history["capacity"],
-            "bucket_width": history["bucket_width"],
-            "total_epochs": history["total_epochs"],
-            "buckets": {k: [_float_to_json(v) for v in column] for k, column in history["buckets"].items()},
-            "open": _open_bucket_to_json(history["open"]),
-        },
+        "history": _history_to_json(state["history"]),
+        "batch_history": _history_to_json(state["batch_history"], whole_epochs=False),
         "rewind": [_rewind_frame_to_json(frame, f"trainer.rewind[{i}]") for i, frame in enumerate(state["rewind"])],
     }
 
 
-def _open_bucket_to_json(bucket):
-    return None if bucket is None else [int(bucket[0]), *(_float_to_json(v) for v in bucket[1:-1]), int(bucket[-1])]
+def _history_to_json(history: dict, whole_epochs: bool = True) -> dict:
+    return {
+        "capacity": history["capacity"],
+        "bucket_width": history["bucket_width"],
+        "total_epochs": history["total_epochs"],
+        "buckets": {k: [_float_to_json(v) for v in column] for k, column in history["buckets"].items()},
+        "open": _open_bucket_to_json(history["open"], whole_epochs),
+    }
+
+
+def _open_bucket_to_json(bucket, whole_epochs: bool = True):
+    if bucket is None:
+        return None
+    position = int(bucket[0]) if whole_epochs else float(bucket[0])  # a batch's position is a fraction of an epoch
+    return [position, *(_float_to_json(v) for v in bucket[1:-1]), int(bucket[-1])]
 
 
 def _frame_to_json(frame: dict, path: str) -> dict:
@@ -169,7 +181,8 @@ def _frame_to_json(frame: dict, path: str) -> dict:
                      "params": None if best["params"] is None else [_array_to_json(a) for a in best["params"]],
                      "train_loss": _float_to_json(best.get("train_loss")),
                      "grads": None if best.get("grads") is None else [
-                         None if g is None else _array_to_json(g) for g in best["grads"]]},
+                         None if g is None else _array_to_json(g) for g in best["grads"]],
+                     "steps": best.get("steps")},
         "first_loss": _float_to_json(frame["first_loss"]),
         "last": None if last is None else {
             "train_loss": _float_to_json(last["train_loss"]), "val_loss": _float_to_json(last["val_loss"]),
@@ -178,6 +191,8 @@ def _frame_to_json(frame: dict, path: str) -> dict:
             "epoch": div["epoch"], "loss": _float_to_json(div["loss"]),
             "grad_norms": {k: _float_to_json(v) for k, v in div["grad_norms"].items()},
             "params": {k: _array_to_json(v) for k, v in div["params"].items()}},
+        "steps": frame["steps"],
+        "batch_rng": dict(frame["batch_rng"]),  # numpy's PCG64 state: 128-bit whole numbers (JSON has no limit)
     }
 
 
@@ -185,20 +200,24 @@ def _frame_to_json(frame: dict, path: str) -> dict:
 # What a frame holds is decided by Trainer.state_dict(); these three functions are the only
 # places a session file knows it: writing one, reading one, and checking them all.
 def _rewind_frame_to_json(frame: dict, path: str) -> dict:
-    mark = frame["history_mark"]
+    mark, batch_mark = frame["history_mark"], frame["batch_history_mark"]
     return {**_frame_to_json(frame, path), "hyper": dict(frame["hyper"]),
-            "history_mark": {**mark, "open": _open_bucket_to_json(mark["open"])}}
+            "history_mark": {**mark, "open": _open_bucket_to_json(mark["open"])},
+            "batch_history_mark": {**batch_mark, "open": _open_bucket_to_json(batch_mark["open"], whole_epochs=False)}}
 
 
-def _rewind_frame_from_json(frame, path: str) -> dict:
-    frame = _keys(frame, path, _FRAME_KEYS | {"hyper", "history_mark"})
-    mark = _keys(frame["history_mark"], f"{path}.history_mark", {"buckets", "width", "open", "epochs"})
-    return {**_frame_from_json(frame, path),
-            "hyper": _settings(Hyperparameters, frame["hyper"], f"{path}.hyper"),
-            "history_mark": {"buckets": _int(mark["buckets"], f"{path}.history_mark.buckets"),
-                             "width": _int(mark["width"], f"{path}.history_mark.width"),
-                             "open": _open_bucket(mark["open"], f"{path}.history_mark.open"),
-                             "epochs": _int(mark["epochs"], f"{path}.history_mark.epochs")}}
+def _rewind_frame_from_json(frame, path: str, version: int = VERSION) -> dict:
+    marks = ("history_mark", "batch_history_mark") if version >= 3 else ("history_mark",)
+    frame = _keys(frame, path, _frame_keys(version) | {"hyper", *marks})
+    read = {}
+    for name in marks:
+        mark = _keys(frame[name], f"{path}.{name}", {"buckets", "width", "open", "epochs"})
+        read[name] = {"buckets": _int(mark["buckets"], f"{path}.{name}.buckets"),
+                      "width": _int(mark["width"], f"{path}.{name}.width"),
+                      "open": _open_bucket(mark["open"], f"{path}.{name}.open", whole_epochs=name == "history_mark"),
+                      "epochs": _int(mark["epochs"], f"{path}.{name}.epochs")}
+    return {**_frame_from_json(frame, path, version), **read,
+            "hyper": _settings(Hyperparameters, frame["hyper"], f"{path}.hyper")}
 
 
 def _check_rewind_frames(frames: list, epoch: int, path: str) -> None:
@@ -218,6 +237,9 @@ def _check_rewind_frames(frames: list, epoch: int, path: str) -> None:
         if frame["history_mark"]["epochs"] != frame["epoch"]:
             raise _Bad(f"{path}[{i}].history_mark.epochs", f"is {frame['history_mark']['epochs']}, "
                                                             f"not the frame's epoch {frame['epoch']}")
+        if "steps" in frame and frame["batch_history_mark"]["epochs"] > frame["steps"]:
+            raise _Bad(f"{path}[{i}].batch_history_mark.epochs", f"is {frame['batch_history_mark']['epochs']}, "
+                                                                  f"more than the frame's {frame['steps']} steps")
 
 
 def _float_to_json(value):
@@ -431,7 +453,10 @@ def session_from_text(text: str, where: str = "session") -> tuple[Trainer, list]
     except json.JSONDecodeError as exc:
         # Cut off: the parser ran out of text, or a string ran to the end of the file (a
         # string cannot hold a raw line break, so it would have failed at the first one).
-        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+        # Or cut inside a number on its last line ('1.' of '1.5'): a whole file ends with '}'.
+        end = text.rstrip()
+        cut_in_last_line = not end.endswith("}") and "\n" not in end[exc.pos:]
+        if exc.pos >= len(end) or exc.msg.startswith("Unterminated string") or cut_in_last_line:
             raise SessionError(f"{where}: the session file is truncated (its JSON stops at line {exc.lineno}); "
                                f"it may have been cut off while saving") from None
         raise SessionError(f"{where}: the session file is corrupted ({exc.msg} at line {exc.lineno}, "
@@ -450,7 +475,7 @@ def session_from_dict(doc, where: str = "session") -> tuple[Trainer, list]:
     if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
         raise SessionError(f"{where}: saved by a newer Kepler (session version {version}); this Kepler reads "
                            f"version {VERSION}, so update Kepler to open it")
-    if not isinstance(version, int) or isinstance(version, bool) or version not in (1, VERSION):
+    if not isinstance(version, int) or isinstance(version, bool) or version not in _READABLE:
         raise SessionError(f"{where}: unknown session version {version!r}; this Kepler reads version {VERSION}")
     try:
         _keys(doc, "", {"format", "version", "setup", "hyperparameters", "dataset", "trainer", "ghosts"})
@@ -520,7 +545,7 @@ _SETTING_TYPES = {
 
 
 # Fields added to version 1 later: a file may hold them or not (then they keep their default).
-_OPTIONAL_SETTINGS = {"init_w": "number", "init_b": "number"}
+_OPTIONAL_SETTINGS = {"init_w": "number", "init_b": "number", "batch_seed": "int", "batch_size": "int or null"}
 
 
 def _settings(cls, value, field: str):
@@ -530,12 +555,16 @@ def _settings(cls, value, field: str):
     value = dict(_obj(value, field))
     extra = {name: value.pop(name) for name in optional if name in value}
     value = _keys(value, field, names)
-    kwargs = {name: _number(v, f"{field}.{name}", allow_non_finite=False) for name, v in extra.items()}
-    for name in names:
+    kwargs = {}
+    for name in [*names, *extra]:
         path = f"{field}.{name}"
-        kind = _SETTING_TYPES[name]
-        v = value[name]
-        if kind == "str":
+        kind = _SETTING_TYPES.get(name) or _OPTIONAL_SETTINGS[name]
+        v = value[name] if name in names else extra[name]
+        if kind == "int or null":  # null: the default (a full batch)
+            kind = "int" if v is not None else "null"
+        if kind == "null":
+            kwargs[name] = None
+        elif kind == "str":
             kwargs[name] = _str(v, path)
         elif kind == "number":
             kwargs[name] = _number(v, path, allow_non_finite=False)
@@ -586,41 +615,54 @@ def _dataset_from_dict(value, setup: Setup):
 
 _FRAME_KEYS = {"epoch", "state", "stopped_early", "params", "grads", "optimizer", "best_val", "first_loss", "last",
                "divergence"}
+_BATCH_FRAME_KEYS = {"steps", "batch_rng"}  # version 3
+_RNG_KEYS = {"state", "inc", "has_uint32", "uinteger"}
+
+
+def _frame_keys(version: int) -> set:
+    return _FRAME_KEYS | _BATCH_FRAME_KEYS if version >= 3 else _FRAME_KEYS
 
 
 def _state_from_dict(value, version: int = VERSION) -> dict:
     f = "trainer"
-    value = _keys(value, f, _FRAME_KEYS | {"param_names", "history", "rewind"})
+    histories = {"history"} | ({"batch_history"} if version >= 3 else set())
+    value = _keys(value, f, _frame_keys(version) | {"param_names", "rewind"} | histories)
     names = [_str(n, f"{f}.param_names[{i}]") for i, n in enumerate(_list(value["param_names"], f"{f}.param_names"))]
-    history = _keys(value["history"], f"{f}.history", {"capacity", "bucket_width", "total_epochs", "buckets", "open"})
-    buckets = _obj(history["buckets"], f"{f}.history.buckets")
-    hist = {
-        "capacity": _int(history["capacity"], f"{f}.history.capacity"),
-        "bucket_width": _int(history["bucket_width"], f"{f}.history.bucket_width"),
-        "total_epochs": _int(history["total_epochs"], f"{f}.history.total_epochs"),
-        "buckets": {k: [_number(v, f"{f}.history.buckets.{k}[{i}]") for i, v in enumerate(_list(col, f"{f}.history.buckets.{k}"))]
-                    for k, col in buckets.items()},
-        "open": _open_bucket(history["open"], f"{f}.history.open"),
-    }
-    if hist["capacity"] > 1 << 20:
-        raise _Bad(f"{f}.history.capacity", f"is {hist['capacity']}, more than a history ever holds")
+    read = {name: _history_from_json(value[name], f"{f}.{name}", whole_epochs=name == "history") for name in histories}
     frames = _list(value["rewind"], f"{f}.rewind")
     # Version 1 frames held only parameters: such a run cannot step back past its save.
-    rewind = [_rewind_frame_from_json(frame, f"{f}.rewind[{i}]") for i, frame in enumerate(frames)] if version >= 2 else []
-    return {**_frame_from_json(value, f), "param_names": names, "history": hist, "rewind": rewind}
+    rewind = [_rewind_frame_from_json(frame, f"{f}.rewind[{i}]", version)
+              for i, frame in enumerate(frames)] if version >= 2 else []
+    return {**_frame_from_json(value, f, version), "param_names": names, **read, "rewind": rewind}
 
 
-def _open_bucket(value, path: str):
+def _history_from_json(value, path: str, whole_epochs: bool = True) -> dict:
+    history = _keys(value, path, {"capacity", "bucket_width", "total_epochs", "buckets", "open"})
+    buckets = _obj(history["buckets"], f"{path}.buckets")
+    hist = {
+        "capacity": _int(history["capacity"], f"{path}.capacity"),
+        "bucket_width": _int(history["bucket_width"], f"{path}.bucket_width"),
+        "total_epochs": _int(history["total_epochs"], f"{path}.total_epochs"),
+        "buckets": {k: [_number(v, f"{path}.buckets.{k}[{i}]") for i, v in enumerate(_list(col, f"{path}.buckets.{k}"))]
+                    for k, col in buckets.items()},
+        "open": _open_bucket(history["open"], f"{path}.open", whole_epochs),
+    }
+    if hist["capacity"] > 1 << 20:
+        raise _Bad(f"{path}.capacity", f"is {hist['capacity']}, more than a history ever holds")
+    return hist
+
+
+def _open_bucket(value, path: str, whole_epochs: bool = True):
     if value is None:
         return None
     bucket = _list(value, path)
     if len(bucket) != 8:
         raise _Bad(path, "should hold 8 values")
-    return [_int(bucket[0], f"{path}[0]"), *(_number(v, f"{path}[{i + 1}]") for i, v in enumerate(bucket[1:7])),
-            _int(bucket[7], f"{path}[7]")]
+    position = _int(bucket[0], f"{path}[0]") if whole_epochs else _number(bucket[0], f"{path}[0]", allow_non_finite=False)
+    return [position, *(_number(v, f"{path}[{i + 1}]") for i, v in enumerate(bucket[1:7])), _int(bucket[7], f"{path}[7]")]
 
 
-def _frame_from_json(value: dict, f: str) -> dict:
+def _frame_from_json(value: dict, f: str, version: int = VERSION) -> dict:
     """One moment of a run, every field checked for its type (the Trainer checks the rest)."""
     def arrays(v, path, allow_none=False):
         return [None if (a is None and allow_none) else _array(a, f"{path}[{i}]") for i, a in enumerate(_list(v, path))]
@@ -634,7 +676,7 @@ def _frame_from_json(value: dict, f: str) -> dict:
         opt_state[int(key)] = {k: _optimizer_value_from_json(v, f"{path}.{k}") for k, v in _obj(entry, path).items()}
 
     best = dict(_obj(value["best_val"], f"{f}.best_val"))
-    best_extras = {key: best.pop(key) for key in ("train_loss", "grads") if key in best}  # later additions
+    best_extras = {key: best.pop(key) for key in ("train_loss", "grads", "steps") if key in best}  # later additions
     best = _keys(best, f"{f}.best_val", {"loss", "epoch", "params"})
     last = value["last"]
     if last is not None:
@@ -665,11 +707,20 @@ def _frame_from_json(value: dict, f: str) -> dict:
                      "params": None if best["params"] is None else arrays(best["params"], f"{f}.best_val.params"),
                      "train_loss": _optional(_number, best_extras.get("train_loss"), f"{f}.best_val.train_loss"),
                      "grads": None if best_extras.get("grads") is None else arrays(
-                         best_extras["grads"], f"{f}.best_val.grads", allow_none=True)},
+                         best_extras["grads"], f"{f}.best_val.grads", allow_none=True),
+                     "steps": _optional(_int, best_extras.get("steps"), f"{f}.best_val.steps")},
         "first_loss": _optional(_number, value["first_loss"], f"{f}.first_loss"),
         "last": last,
         "divergence": divergence,
+        **(_batch_fields(value, f) if version >= 3 else {}),
     }
+
+
+def _batch_fields(value: dict, f: str) -> dict:
+    """A version 3 frame's optimizer steps and shuffling generator (numpy's PCG64 state)."""
+    rng = _keys(value["batch_rng"], f"{f}.batch_rng", _RNG_KEYS)
+    return {"steps": _int(value["steps"], f"{f}.steps"),
+            "batch_rng": {key: _int(rng[key], f"{f}.batch_rng.{key}") for key in sorted(_RNG_KEYS)}}
 
 
 # ---------------------------------------------------------------------- a run that could have happened
@@ -721,27 +772,39 @@ def _check_run(state: dict, version: int = VERSION) -> None:
         if set(divergence["params"]) != set(names):
             raise _Bad(f"{d}.params", "should hold every parameter of the model, by name")
 
+    steps = state.get("steps", epoch)  # before version 3: full batches, one step per epoch
+    if steps < epoch:
+        raise _Bad(f"{f}.steps", f"is {steps}, fewer than the run's {epoch} epochs (each takes a step at least)")
+    if best["epoch"] is not None and best.get("steps") is not None and not best["epoch"] <= best["steps"] <= steps:
+        raise _Bad(f"{f}.best_val.steps", f"is {best['steps']}, not a step count of epochs 1..{best['epoch']}")
+    if "batch_history" in state:
+        _check_history(state["batch_history"], epoch, f"{f}.batch_history", steps=steps)
     for index, entry in state["optimizer"]["state"].items():
         for key, value in entry.items():
-            # The whole numbers an optimizer keeps are step counts: one step per epoch at most.
-            if isinstance(value, int) and not 0 <= value <= epoch:
-                raise _Bad(f"{f}.optimizer.state.{index}.{key}", f"is {value}, outside 0..{epoch} (the run's epochs)")
+            # The whole numbers an optimizer keeps are step counts.
+            if isinstance(value, int) and not 0 <= value <= steps:
+                raise _Bad(f"{f}.optimizer.state.{index}.{key}", f"is {value}, outside 0..{steps} (the run's steps)")
     if version >= 2:  # version 1 frames held only parameters: they are not loaded
         _check_rewind_frames(state["rewind"], epoch, f"{f}.rewind")
 
 
-def _check_history(hist: dict, epoch: int, path: str) -> None:
-    """The loss history: as LossHistory writes it (see history.py), covering `epoch` epochs."""
+def _check_history(hist: dict, epoch: int, path: str, steps: int | None = None) -> None:
+    """The loss history: as LossHistory writes it (see history.py), covering `epoch` epochs.
+    With `steps`: the batch losses of a run that took that many steps, at most one entry
+    per step, at positions (fractions of an epoch) rising from 0 to `epoch`."""
     capacity, width, total = hist["capacity"], hist["bucket_width"], hist["total_epochs"]
     if not 4 <= capacity <= _MAX_HISTORY_CAPACITY or capacity % 2:
         raise _Bad(f"{path}.capacity", f"is {capacity}; a history holds an even number of buckets, "
                                        f"4..{_MAX_HISTORY_CAPACITY}")
-    # Buckets double in width as a run grows; a rewind shortens the run but not the width.
-    widest = 2 * (epoch + Trainer.REWIND_DEPTH)
+    # Buckets double in width as a run grows; a rewind shortens the run but not the width
+    # (by up to REWIND_DEPTH epochs: as many steps as points each, in a batch history).
+    widest = 2 * (epoch + Trainer.REWIND_DEPTH) if steps is None else 2 ** 62
     if width & (width - 1) or not 1 <= width <= widest:
         raise _Bad(f"{path}.bucket_width", f"is {width}; a power of 2 up to {widest} for a run at epoch {epoch}")
-    if total != epoch:
+    if steps is None and total != epoch:
         raise _Bad(f"{path}.total_epochs", f"is {total}, but the run is at epoch {epoch}")
+    if steps is not None and total > steps:
+        raise _Bad(f"{path}.total_epochs", f"is {total}, more batch losses than the run's {steps} steps")
     columns = hist["buckets"]
     expected = ("epoch", "train", "train_min", "train_max", "val", "val_min", "val_max")
     if sorted(columns) != sorted(expected):
@@ -754,17 +817,19 @@ def _check_history(hist: dict, epoch: int, path: str) -> None:
         raise _Bad(f"{path}.buckets.epoch", f"holds {n} buckets, more than the capacity {capacity}")
     previous = 0
     for i, value in enumerate(columns["epoch"]):
-        if not math.isfinite(value) or value != int(value):
+        if not math.isfinite(value) or (steps is None and value != int(value)):
             raise _Bad(f"{path}.buckets.epoch[{i}]", f"is {value}, not a whole epoch number")
         if not previous < value <= epoch:
-            raise _Bad(f"{path}.buckets.epoch[{i}]", f"is {value:g}; epochs rise from 1 to the run's {epoch}")
+            rise = f"epochs rise from 1 to the run's {epoch}" if steps is None else \
+                f"batch positions rise from 0 to the run's epoch {epoch}"
+            raise _Bad(f"{path}.buckets.epoch[{i}]", f"is {value:g}; {rise}")
         previous = value
     bucket = hist["open"]
     if bucket is not None:
         if not previous < bucket[0] <= epoch:
             raise _Bad(f"{path}.open[0]", f"is {bucket[0]}; the open bucket's epoch follows the others, up to {epoch}")
         if not 1 <= bucket[7] < width:
-            raise _Bad(f"{path}.open[7]", f"is {bucket[7]}; an open bucket holds 1..{width - 1} epochs")
+            raise _Bad(f"{path}.open[7]", f"is {bucket[7]}; an open bucket holds 1..{width - 1} entries")
 
 
 def _short(text, limit: int = 40) -> str:

@@ -31,9 +31,11 @@ Keys (an unknown key or a bad value is a one-line SettingError naming the key):
     y           the CSV column to predict
     val         validation fraction, in [0, 1)
     split       an explicit split, TRAIN/VAL point indices: 9:6:5:8:4:7:0:1:3/2:10
-    seed        seed of the split and of the initial weights
+    seed        seed of the split, the initial weights and the mini-batch shuffles
     split_seed  the split's own seed (wins over seed)
     init_seed   the initial weights' own seed (wins over seed)
+    batch_seed  the mini-batch shuffles' own seed (wins over seed)
+    batch       the batch size: a whole number of points, or full (the default: every point, one step)
     epochs      the epoch budget
     early_stop  on | off: stop at, and restore, the best validation epoch
     patience    epochs of rising validation loss before it counts as overfitting
@@ -49,7 +51,8 @@ from dataclasses import fields, replace
 from .trainer import DEFAULT_SETUP, OPTIMIZERS, Hyperparameters, SettingError, Setup, parse_model_or_raise
 
 KEYS = ("lr", "opt", "momentum", "nesterov", "wd", "beta1", "beta2", "scale", "model", "data", "x", "y",
-        "val", "split", "seed", "split_seed", "init_seed", "epochs", "early_stop", "patience", "zero_grad", "dtype")
+        "val", "split", "seed", "split_seed", "init_seed", "batch_seed", "batch", "epochs", "early_stop", "patience",
+        "zero_grad", "dtype")
 _PAIR = re.compile(r'(?P<key>[^=,"\s]+)\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<plain>[^,"]*?))\s*(?:,|$)')
 _BOOLS = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
 
@@ -58,7 +61,8 @@ _HYPER_KEYS = {"lr": "learning_rate", "opt": "optimizer", "momentum": "momentum"
                "wd": "weight_decay", "beta1": "beta1", "beta2": "beta2", "epochs": "epochs",
                "early_stop": "early_stopping", "patience": "overfit_patience", "zero_grad": "zero_grad"}
 _SETUP_KEYS = {"model": "model", "data": "dataset", "x": "x_column", "y": "y_column", "val": "val_fraction",
-               "dtype": "dtype", "split_seed": "split_seed", "init_seed": "init_seed"}
+               "dtype": "dtype", "split_seed": "split_seed", "init_seed": "init_seed", "batch_seed": "batch_seed"}
+_SEEDS = ("split_seed", "init_seed", "batch_seed")  # what `seed` sets, unless given on their own
 
 
 def parse_setup_string(text: str) -> tuple[Setup, Hyperparameters]:
@@ -82,9 +86,12 @@ def parse_setup_string(text: str) -> tuple[Setup, Hyperparameters]:
             _check_alone(key, raw, lambda: replace(Setup(), **_scale(raw)).validate())
         elif key == "seed":
             seed = _value(key, raw, int)
-            # split_seed / init_seed, if given, win (before or after seed in the string)
-            setup_changes["split_seed"] = _value("split_seed", values["split_seed"], int) if "split_seed" in values else seed
-            setup_changes["init_seed"] = _value("init_seed", values["init_seed"], int) if "init_seed" in values else seed
+            # split_seed / init_seed / batch_seed, if given, win (before or after seed in the string)
+            for name in _SEEDS:
+                setup_changes[name] = _value(name, values[name], int) if name in values else seed
+        elif key == "batch":
+            hyper_changes["batch_size"] = _batch_size(raw)
+            _check_alone(key, raw, lambda: replace(Hyperparameters(), batch_size=hyper_changes["batch_size"]).validate())
         elif key == "split":
             setup_changes["train_indices"], setup_changes["val_indices"] = _split(raw)
     try:
@@ -115,11 +122,14 @@ def format_setup_string(setup: Setup, hyper: Hyperparameters) -> str:
         parts.append(("val", _number(setup.val_fraction)))
     if setup.train_indices is not None:
         parts.append(("split", ":".join(map(str, setup.train_indices)) + "/" + ":".join(map(str, setup.val_indices))))
-    if setup.split_seed == setup.init_seed:
-        if setup.split_seed != default_setup.split_seed:
-            parts.append(("seed", str(setup.split_seed)))
-    else:
-        parts += [("split_seed", str(setup.split_seed)), ("init_seed", str(setup.init_seed))]
+    seeds = [getattr(setup, name) for name in _SEEDS]
+    if len(set(seeds)) == 1:
+        if seeds[0] != default_setup.split_seed:
+            parts.append(("seed", str(seeds[0])))
+    else:  # each on its own; a left-out one is 0, as when no seed is given
+        parts += [(name, str(seed)) for name, seed in zip(_SEEDS, seeds) if seed != getattr(default_setup, name)]
+    if hyper.batch_size != default_hyper.batch_size:
+        parts.append(("batch", str(hyper.batch_size)))
     if hyper.epochs != default_hyper.epochs:
         parts.append(("epochs", str(hyper.epochs)))
     if hyper.early_stopping != default_hyper.early_stopping:
@@ -230,6 +240,16 @@ def _scale(raw: str) -> dict:
     except ValueError:
         raise SettingError(f"setup string: scale='{raw}' is not a number, std or none") from None
     return {"input_transform": "scale", "input_scale": value}
+
+
+def _batch_size(raw: str) -> int | None:
+    word = raw.strip().lower()
+    if word in ("full", "all", "none"):
+        return None
+    try:
+        return int(word)
+    except ValueError:
+        raise SettingError(f"setup string: batch='{raw}' is not a whole number of points or full") from None
 
 
 def _split(raw: str) -> tuple[tuple[int, ...], tuple[int, ...]]:

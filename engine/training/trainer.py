@@ -1,6 +1,6 @@
-"""The trainer: one epoch of full-batch gradient descent at a time, every gradient from autograd.
+"""The trainer: one epoch of gradient descent at a time, every gradient from autograd.
 
-An epoch follows the book's loop exactly:
+By default an epoch is one full-batch step and follows the book's loop exactly:
 
     loss = loss_fn(model(x_train), y_train)   # at the current parameters
     optimizer.zero_grad(); loss.backward()     # autograd fills .grad
@@ -9,6 +9,14 @@ An epoch follows the book's loop exactly:
 so the loss reported for epoch k is the one computed *before* the k-th update, the
 parameters are the ones *after* it, and the gradients are the ones that update used.
 The validation loss is computed at the same (pre-update) parameters without a graph.
+
+With a batch size N, an epoch shuffles the training points with the run's own numpy
+generator (`rng = np.random.default_rng(batch_seed)`, then `rng.permutation(n)` every
+epoch, as a student would write it) and takes ceil(n / N) steps, one per batch of N points
+(the last one smaller), each on the mean loss over its batch. The epoch's training loss is
+the mean of its batch losses (each measured before its own step); the validation loss is
+computed once, on the whole validation set, at the parameters the epoch starts from (where
+a full-batch epoch measures it too). Every batch loss is kept in a second, bounded history.
 
 Two kinds of settings: a `Setup` (data, model, input transform, split) defines the run, so
 changing it starts over; `Hyperparameters` (optimizer, learning rate, ...) only steer it, so
@@ -41,6 +49,11 @@ MAX_EPOCH_BUDGET = 10_000_000
 MAX_SEED = 2**64 - 1  # PyTorch's manual_seed takes the same range
 MAX_DATASET_NAME = 4096  # PATH_MAX on Linux: no longer name reaches a file
 MAX_POINTS = 10_000_000  # more than any dataset holds (a CSV file is at most 100,000 rows)
+MAX_BATCH_SIZE = MAX_POINTS
+# An epoch runs whole, between two commands: a batch size that makes thousands of steps an
+# epoch on a big file would leave the app deaf for seconds. 1,000 steps of the biggest
+# network take a few tenths of a second, as a full-batch epoch on 100,000 points does.
+MAX_STEPS_PER_EPOCH = 1000
 
 
 class SettingError(ValueError):
@@ -63,6 +76,7 @@ class Hyperparameters:
     epochs: int = 5000  # the epoch budget: the run finishes there
     early_stopping: bool = False
     overfit_patience: int = 100  # epochs of rising validation loss before "overfitting"
+    batch_size: int | None = None  # None: full batch (the chapter's); N: shuffled mini-batches of N points
 
     def validate(self) -> "Hyperparameters":
         if self.optimizer not in OPTIMIZERS:
@@ -78,6 +92,10 @@ class Hyperparameters:
             raise SettingError(f"epochs must be a whole number in 1..{MAX_EPOCH_BUDGET} (got {self.epochs})")
         if not (isinstance(self.overfit_patience, int) and self.overfit_patience >= 1):
             raise SettingError(f"overfit patience must be a whole number >= 1 (got {self.overfit_patience})")
+        size = self.batch_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE):
+            raise SettingError(f"batch size must be a whole number in 1..{MAX_BATCH_SIZE:,}, or full "
+                               f"(got {_clip(size)})")
         return self
 
 
@@ -94,6 +112,7 @@ class Setup:
     train_indices: tuple | None = None  # an explicit split (the book's printed one)
     val_indices: tuple | None = None
     init_seed: int = 0
+    batch_seed: int = 0  # seeds the generator that shuffles the points for mini-batches
     # Where the line starts (the book's w = 1, b = 0); the landscape view moves it. Other
     # models ignore it.
     init_w: float = 1.0
@@ -130,7 +149,8 @@ class Setup:
                 raise SettingError(f"{name} must be a finite number (got {value!r})")
         if self.dtype not in ("float32", "float64"):
             raise SettingError(f"dtype '{self.dtype}' is not one of float32, float64")
-        for name, seed in (("split seed", self.split_seed), ("initial-weights seed", self.init_seed)):
+        for name, seed in (("split seed", self.split_seed), ("initial-weights seed", self.init_seed),
+                           ("batch seed", self.batch_seed)):
             if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
                 raise SettingError(f"{name} must be a whole number in 0..{MAX_SEED} (got {seed!r})")
         if (self.train_indices is None) != (self.val_indices is None):
@@ -162,6 +182,15 @@ def parse_model_or_raise(spec: str) -> tuple[str, int]:
         return parse_model(spec)
     except ValueError as exc:
         raise SettingError(str(exc)) from None
+
+
+def _check_steps(hyper: Hyperparameters, n_train: int) -> None:
+    """SettingError when `hyper`'s batch size makes more than MAX_STEPS_PER_EPOCH steps an epoch."""
+    size = hyper.batch_size
+    if size is not None and -(-n_train // size) > MAX_STEPS_PER_EPOCH:
+        smallest = -(-n_train // MAX_STEPS_PER_EPOCH)
+        raise SettingError(f"batch size {size} would take {-(-n_train // size):,} steps an epoch on {n_train:,} "
+                           f"training points; at most {MAX_STEPS_PER_EPOCH:,}: a batch of {smallest:,} or more")
 
 
 def _positive(name: str, value, high: float) -> None:
@@ -268,13 +297,16 @@ class BestValidation:
 
     An epoch's losses are measured at the parameters *before* its update, so `params` are
     the parameters the previous epoch left: restoring them gives back exactly `val_loss`
-    and `train_loss`, and `grads` are the gradients computed there (None: not recorded)."""
+    and `train_loss`, and `grads` are the gradients computed there (None: not recorded).
+    With mini-batches `train_loss` is that epoch's mean over its batches, measured as its
+    steps went, and `grads` those of its last batch."""
 
     epoch: int | None = None
     val_loss: float = math.inf
     train_loss: float | None = None
     params: tuple | None = None  # read-only arrays, one per parameter
     grads: tuple | None = None
+    steps: int | None = None  # optimizer steps taken by the end of that epoch (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -312,10 +344,12 @@ class Snapshot:
     stopped_at: int | None = None  # after early stopping: the last epoch trained (the history runs to it)
     raw_line: tuple[float, float] | None = None  # (w, b) for raw input, linear model only
     epochs_per_second: float = 0.0
-    step_count: int = 0  # optimizer steps taken (equals epoch: one full batch per epoch)
+    step_count: int = 0  # optimizer steps taken (equals epoch with full batches: one step per epoch)
     speed_limit: float | None = None  # epochs per second the runner allows (None: as fast as it goes)
     dataset: object = None  # the points the run trains on (data.Dataset; read-only arrays)
     split: Split | None = None  # which of them train and which validate
+    batch_history: HistoryView | None = None  # each mini-batch step's loss, at fractional epochs (empty: none)
+    steps_per_epoch: int = 1  # ceil(training points / batch size); 1 with full batches
 
     @property
     def diverged(self) -> bool:
@@ -339,6 +373,35 @@ class _Frame(NamedTuple):
     first_loss: float | None
     divergence: "Divergence | None"
     history_mark: tuple
+    steps: int  # optimizer steps taken so far
+    batch_rng: dict  # the shuffling generator's state (numpy's bit_generator.state)
+    batch_mark: tuple  # where the batch-loss history was
+
+
+def _mark_dict(mark: tuple) -> dict:
+    """A history mark as a state_dict holds it (the generation is the history's own)."""
+    _, n, width, open_bucket, total = mark
+    return {"buckets": n, "width": width, "open": None if open_bucket is None else list(open_bucket), "epochs": total}
+
+
+def _rng_dict(state: Mapping) -> dict:
+    """numpy's PCG64 state as four whole numbers: what it takes to draw the same shuffles."""
+    return {"state": state["state"]["state"], "inc": state["state"]["inc"],
+            "has_uint32": state["has_uint32"], "uinteger": state["uinteger"]}
+
+
+def _rng_state(saved: Mapping, what: str) -> dict:
+    """The inverse of `_rng_dict`, every number checked; ValueError naming `what`."""
+    numbers = {}
+    for key, high in (("state", 2**128), ("inc", 2**128), ("has_uint32", 2), ("uinteger", 2**32)):
+        value = saved[key]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < high:
+            raise ValueError(f"{what} {key} must be a whole number in 0..{high - 1} (got {_clip(value)})")
+        numbers[key] = int(value)
+    if numbers["inc"] % 2 == 0:
+        raise ValueError(f"{what} inc must be odd, as PCG64's increment always is (got {numbers['inc']})")
+    return {"bit_generator": "PCG64", "state": {"state": numbers["state"], "inc": numbers["inc"]},
+            "has_uint32": numbers["has_uint32"], "uinteger": numbers["uinteger"]}
 
 
 def _copied(entry: Mapping) -> dict:
@@ -365,7 +428,8 @@ def _frozen(d: dict) -> Mapping:
 
 # ---------------------------------------------------------------------- the trainer
 class Trainer:
-    """Full-batch training of one model on one dataset, one epoch per `step()`."""
+    """Training of one model on one dataset (full batch, or shuffled mini-batches), one
+    epoch per `step()`."""
 
     REWIND_DEPTH = 256
 
@@ -388,6 +452,7 @@ class Trainer:
         override = dataset if dataset is not None else self._dataset_override
         data = self._load_dataset(setup, override)
         split = make_split(setup, len(data))
+        _check_steps(hyper, len(split.train))
         dtype = np.dtype(setup.dtype)
         transform = self._make_transform(setup, data.x[split.train])
         model = build_model(setup.model, seed=setup.init_seed, dtype=dtype, line_start=(setup.init_w, setup.init_b))
@@ -412,6 +477,9 @@ class Trainer:
         self._params = [p for _, p in self._named]
         self.optimizer = self._make_optimizer()
         self.history = LossHistory(self._history_capacity)
+        self.batch_history = LossHistory(self._history_capacity, whole_epochs=False)
+        self._batch_rng = np.random.default_rng(setup.batch_seed)
+        self.steps = 0  # optimizer steps taken
         self._rewind: deque = deque(maxlen=self.REWIND_DEPTH)
         self.epoch = 0
         self.state = "ready"
@@ -461,6 +529,7 @@ class Trainer:
         if unknown:
             raise SettingError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
         new = replace(self.hyper, **changes).validate()
+        _check_steps(new, len(self.split.train))
         old = self.hyper
         self.hyper = new
         if new.optimizer != old.optimizer:
@@ -504,21 +573,47 @@ class Trainer:
                     on_epoch(self)
         return self.snapshot()
 
+    def steps_per_epoch(self, hyper: Hyperparameters | None = None) -> int:
+        """Optimizer steps an epoch takes: ceil(n / N) for a batch size N, 1 for full batch."""
+        size = (hyper or self.hyper).batch_size
+        return 1 if size is None else -(-len(self.split.train) // size)
+
     def advance(self) -> None:
-        """One epoch: loss, backward, optimizer step; then the epoch's frame is kept."""
+        """One epoch (one step per batch: loss, backward, optimizer step); then the epoch's
+        frame is kept."""
         model, optimizer, params = self.model, self.optimizer, self._params
-        if self.hyper.zero_grad:
-            optimizer.zero_grad()
-        prediction = model(self._x_train)
-        loss = ops.mse_loss(prediction, self._y_train)
-        loss.backward()
-        train_loss = float(loss.data)
         val_loss = None
         if self._x_val is not None:
             with no_grad():
                 val_loss = float(ops.mse_loss(model(self._x_val), self._y_val).data)
-        optimizer.step()
-        self.epoch = epoch = self.epoch + 1
+        epoch = self.epoch + 1
+        size = self.hyper.batch_size
+        if size is None:  # the book's loop: every training point, in order, one step
+            batches = [None]
+        else:
+            order = self._batch_rng.permutation(len(self.split.train))
+            batches = [order[start:start + size] for start in range(0, order.size, size)]
+        total, taken = 0.0, 0
+        for rows in batches:
+            if rows is None:
+                x, y = self._x_train, self._y_train
+            else:
+                x, y = Tensor(self._x_train.data[rows]), Tensor(self._y_train.data[rows])
+            if self.hyper.zero_grad:
+                optimizer.zero_grad()
+            loss = ops.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            batch_loss = float(loss.data)
+            total += batch_loss  # in order, as `epoch_loss += loss.item()` adds them
+            taken += 1
+            self.steps += 1
+            if rows is not None:
+                self.batch_history.append(epoch - 1 + taken / len(batches), batch_loss)
+            if not math.isfinite(batch_loss):
+                break  # diverged: the rest of the epoch would only compute NaN
+        train_loss = total / taken
+        self.epoch = epoch
         if self.state == "ready":
             self.state = "paused"  # trained a little: no longer at the start
         before = self._rewind[-1].params  # the newest frame holds the parameters before this update
@@ -536,6 +631,9 @@ class Trainer:
             if epoch >= self.hyper.epochs:
                 self.state = "finished"
         self._rewind.append(self._frame())
+        oldest = self._rewind[0]
+        self.history.forget_merges_before(oldest.history_mark[0])
+        self.batch_history.forget_merges_before(oldest.batch_mark[0])
 
     def _diverge(self, epoch: int, loss: float) -> None:
         norms = {}
@@ -551,7 +649,8 @@ class Trainer:
         if val_loss < self._best_val.val_loss:
             # Measured at the parameters before this epoch's update (the newest frame's, never
             # written to again): early stopping restores exactly these.
-            self._best_val = BestValidation(epoch, val_loss, train_loss, tuple(params_before), tuple(grads))
+            self._best_val = BestValidation(epoch, val_loss, train_loss, tuple(params_before), tuple(grads),
+                                            self.steps)
         elif self.hyper.early_stopping and self.overfitting_since is not None:
             self._restore_best()
 
@@ -618,7 +717,8 @@ class Trainer:
             params=[p.data.copy() for p in self._params],
             grads=kept[2] if kept is not None else [None if p.grad is None else p.grad.data.copy() for p in self._params],
             optimizer_state=optimizer_state, last=kept, best_val=self._best_val, first_loss=self._first_loss,
-            divergence=self.divergence, history_mark=self.history.mark())
+            divergence=self.divergence, history_mark=self.history.mark(), steps=self.steps,
+            batch_rng=self._batch_rng.bit_generator.state, batch_mark=self.batch_history.mark())
 
     def rewind(self, epochs: int = 1) -> int:
         """Go back up to `epochs` epochs; returns the epoch reached. Everything comes back as
@@ -650,6 +750,9 @@ class Trainer:
         self._first_loss = frame.first_loss
         self.divergence = frame.divergence
         self.history.restore(frame.history_mark)
+        self.steps = frame.steps
+        self._batch_rng.bit_generator.state = frame.batch_rng
+        self.batch_history.restore(frame.batch_mark)
 
     @property
     def rewind_depth(self) -> int:
@@ -665,10 +768,14 @@ class Trainer:
         hyperparameters and the dataset are not in it: they are what a Trainer is built
         from (see `from_state`)."""
         state = self._frame_dict(self._frame())
-        del state["hyper"], state["history_mark"]
-        generation = self.history.mark()[0]
+        del state["hyper"], state["history_mark"], state["batch_history_mark"]
+        # A frame from before a history's latest merge needs the buckets that merge replaced,
+        # which only live in memory: those frames stay behind.
+        now = (self.history.generation, self.batch_history.generation)
         state.update(param_names=[name for name, _ in self._named], history=self.history.to_dict(),
-                     rewind=[self._frame_dict(f) for f in self._rewind if f.history_mark[0] == generation])
+                     batch_history=self.batch_history.to_dict(),
+                     rewind=[self._frame_dict(f) for f in self._rewind
+                             if (f.history_mark[0], f.batch_mark[0]) == now])
         return state
 
     def _frame_dict(self, frame: _Frame) -> dict:
@@ -678,7 +785,6 @@ class Trainer:
             train_loss, val_loss, _, update = frame.last
             last = {"train_loss": train_loss, "val_loss": val_loss, "update": [u.copy() for u in update]}
         d = frame.divergence
-        _, n, width, open_bucket, total = frame.history_mark
         return {
             "epoch": frame.epoch,
             "state": frame.state,
@@ -691,20 +797,26 @@ class Trainer:
             "best_val": {"loss": None if best.epoch is None else best.val_loss, "epoch": best.epoch,
                          "params": None if best.params is None else [a.copy() for a in best.params],
                          "train_loss": best.train_loss,
-                         "grads": None if best.grads is None else [None if g is None else g.copy() for g in best.grads]},
+                         "grads": None if best.grads is None else [None if g is None else g.copy() for g in best.grads],
+                         "steps": best.steps},
             "first_loss": frame.first_loss,
             "last": last,
             "divergence": None if d is None else {
                 "epoch": d.epoch, "loss": d.loss, "grad_norms": dict(d.grad_norms),
                 "params": {name: np.array(v) for name, v in d.params.items()}},
-            "history_mark": {"buckets": n, "width": width, "open": None if open_bucket is None else list(open_bucket),
-                             "epochs": total},
+            "history_mark": _mark_dict(frame.history_mark),
+            "steps": frame.steps,
+            "batch_rng": _rng_dict(frame.batch_rng),
+            "batch_history_mark": _mark_dict(frame.batch_mark),
         }
 
     def load_state_dict(self, state: Mapping) -> None:
         """Continue from a `state_dict()` taken from a Trainer with the same setup,
         hyperparameters and dataset. Everything is checked before anything changes: a
-        mismatch raises ValueError naming the field, and the trainer is left as it was."""
+        mismatch raises ValueError naming the field, and the trainer is left as it was.
+
+        A state saved before mini-batches (no `steps`, `batch_rng`, `batch_history`) was a
+        full-batch run: one step per epoch, its generator never drawn from."""
         names = [name for name, _ in self._named]
         if list(state["param_names"]) != names:
             raise ValueError(f"param_names {list(state['param_names'])} do not match the model's {names}")
@@ -712,9 +824,12 @@ class Trainer:
         epoch = self._checked_epoch("epoch", state["epoch"])
         if history.total_epochs != epoch:
             raise ValueError(f"history covers {history.total_epochs} epochs, but the run is at epoch {epoch}")
-        now = dict(state, hyper=self.hyper, history_mark=history.mark())
-        current = self._frame_from_dict(now, "trainer", history)
-        frames = [self._frame_from_dict(f, f"rewind[{i}]", history) for i, f in enumerate(state["rewind"])]
+        saved_batches = state.get("batch_history")
+        batch_history = (LossHistory(history.capacity, whole_epochs=False) if saved_batches is None
+                         else LossHistory.from_dict(saved_batches, whole_epochs=False))
+        now = dict(state, hyper=self.hyper, history_mark=history.mark(), batch_history_mark=batch_history.mark())
+        current = self._frame_from_dict(now, "trainer", history, batch_history)
+        frames = [self._frame_from_dict(f, f"rewind[{i}]", history, batch_history) for i, f in enumerate(state["rewind"])]
         if len(frames) > self.REWIND_DEPTH:
             raise ValueError(f"rewind holds {len(frames)} frames; a trainer keeps at most {self.REWIND_DEPTH}")
         for i, (older, newer) in enumerate(zip(frames, frames[1:])):
@@ -722,14 +837,17 @@ class Trainer:
                 raise ValueError(f"rewind[{i + 1}] is epoch {newer.epoch}, not the one after epoch {older.epoch}")
         if frames and frames[-1].epoch != epoch:
             raise ValueError(f"the newest rewind frame is epoch {frames[-1].epoch}, not the current epoch {epoch}")
+        if batch_history.total_epochs > current.steps:
+            raise ValueError(f"batch_history holds {batch_history.total_epochs} steps, but the run took {current.steps}")
         # Every check passed: from here on nothing raises.
         self.history = history
+        self.batch_history = batch_history
         self._history_capacity = history.capacity
         self._restore(current)
         self._rewind = deque(frames or [current], maxlen=self.REWIND_DEPTH)
         self._rate = (time.perf_counter(), epoch, 0.0)
 
-    def _frame_from_dict(self, state: Mapping, what: str, history: LossHistory) -> _Frame:
+    def _frame_from_dict(self, state: Mapping, what: str, history: LossHistory, batch_history: LossHistory) -> _Frame:
         """A frame from its `_frame_dict` form, every field checked against this model;
         ValueError naming the field (prefixed with `what`) when something is off."""
         names = [name for name, _ in self._named]
@@ -738,6 +856,7 @@ class Trainer:
         if not isinstance(hyper, Hyperparameters):
             try:
                 hyper = Hyperparameters(**hyper).validate()
+                _check_steps(hyper, len(self.split.train))
             except (TypeError, SettingError) as exc:
                 raise ValueError(f"{what} hyper: {exc}") from None
         params = self._checked_arrays(f"{what} params", state["params"])
@@ -781,11 +900,38 @@ class Trainer:
         mark = history.check_mark(mark, f"{what} history_mark")
         if mark[4] != epoch:
             raise ValueError(f"{what} history_mark covers {mark[4]} epochs, but the frame is epoch {epoch}")
+        steps = state.get("steps", epoch)
+        steps = self._checked_epoch(f"{what} steps", steps)
+        if not epoch <= steps <= epoch * max(1, len(self.split.train)):
+            raise ValueError(f"{what} steps {steps} is not a step count of {epoch} epochs on "
+                             f"{len(self.split.train)} training points")
+        if best_val.steps is not None and not best_val.epoch <= best_val.steps <= steps:
+            raise ValueError(f"{what} best_val steps {best_val.steps} is not a step count up to epoch {best_val.epoch}")
+        for index, entry in enumerate(optimizer_state):
+            for key, value in (entry or {}).items():
+                if isinstance(value, int) and value > steps:  # a step count (Adam's): one per optimizer step
+                    raise ValueError(f"{what} optimizer state {names[index]}.{key} is {value}, "
+                                     f"more than the run's {steps} steps")
+        saved_rng = state.get("batch_rng")
+        if saved_rng is None:  # saved before mini-batches: the generator was never drawn from
+            rng = np.random.default_rng(self.setup.batch_seed).bit_generator.state
+        else:
+            rng = _rng_state(saved_rng, f"{what} batch_rng")
+        batch_mark = state.get("batch_history_mark")
+        if batch_mark is None:
+            batch_mark = batch_history.mark()
+        elif isinstance(batch_mark, Mapping):
+            open_bucket = batch_mark["open"]
+            batch_mark = (batch_history.mark()[0], batch_mark["buckets"], batch_mark["width"],
+                          None if open_bucket is None else tuple(open_bucket), batch_mark["epochs"])
+        batch_mark = batch_history.check_mark(batch_mark, f"{what} batch_history_mark")
+        if batch_mark[4] > steps:
+            raise ValueError(f"{what} batch_history_mark covers {batch_mark[4]} steps, more than the frame's {steps}")
         return _Frame(epoch=epoch, state=run_state, stopped_early=bool(state["stopped_early"]), hyper=hyper,
                       params=params, grads=grads, optimizer_state=optimizer_state, last=last,
                       best_val=best_val,
                       first_loss=None if state["first_loss"] is None else float(state["first_loss"]),
-                      divergence=divergence, history_mark=mark)
+                      divergence=divergence, history_mark=mark, steps=steps, batch_rng=rng, batch_mark=batch_mark)
 
     def _checked_optimizer_state(self, what: str, saved: Mapping, hyper: Hyperparameters) -> list:
         """Per parameter, the optimizer state `saved` holds for it (or None), each value
@@ -872,8 +1018,11 @@ class Trainer:
         grads = best.get("grads")
         grads = None if grads is None else self._checked_arrays("best_val grads", grads, allow_none=True)
         train_loss = best.get("train_loss")
+        steps = best.get("steps")
+        steps = None if steps is None else self._checked_epoch("best_val steps", steps)
         return BestValidation(best_epoch, float(best["loss"]), None if train_loss is None else float(train_loss),
-                              None if params is None else _read_only(params), None if grads is None else _read_only(grads))
+                              None if params is None else _read_only(params), None if grads is None else _read_only(grads),
+                              steps)
 
     @staticmethod
     def _checked_epoch(what: str, value) -> int:
@@ -947,9 +1096,10 @@ class Trainer:
         if isinstance(self.model, Line):
             raw_line = self.transform.line_in_raw_units(float(params["w"]), float(params["b"]))
         best = self._best_val
-        epoch, stopped_at = self.epoch, None
+        epoch, stopped_at, steps = self.epoch, None, self.steps
         if self.stopped_early and best.epoch is not None:  # the restored epoch; where it stopped apart
             epoch, stopped_at = best.epoch, self.epoch
+            steps = best.steps if best.steps is not None else best.epoch
         return Snapshot(
             epoch=epoch,
             train_loss=train_loss,
@@ -973,10 +1123,12 @@ class Trainer:
             stopped_at=stopped_at,
             raw_line=raw_line,
             epochs_per_second=self.epochs_per_second(),
-            step_count=epoch,
+            step_count=steps,
             speed_limit=speed_limit,
             dataset=self.dataset,
             split=self.split,
+            batch_history=self.batch_history.view(history_points),
+            steps_per_epoch=self.steps_per_epoch(),
         )
 
     def _warning(self) -> str | None:

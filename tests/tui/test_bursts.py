@@ -67,6 +67,17 @@ async def test_a_typed_value_with_two_enters_is_applied_once():
             await pilot.press("escape")
 
 
+async def test_a_burst_of_batch_size_keys_and_steps_lands_where_the_keys_say():
+    """u, n, u, n, u, n in one read: each key applied once, in order (the burst's steps are
+    100 full-batch epochs, then 1 epoch each at batch 1 and batch 4, then full batch again)."""
+    app = make_app(pretrain=100)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await burst(pilot, "u", "n", "u", "n", "u", "n")
+        s = app.runner.latest
+        assert (s.epoch, s.hyper.batch_size, s.step_count) == (103, None, 100 + 11 + 3 + 1)
+        assert app.runner.trainer.batch_history.total_epochs == 14
+
+
 async def test_each_key_of_a_burst_moves_its_setting_one_further():
     """Keys read the run, not the snapshot on screen (which a burst has not yet redrawn):
     `o o` is two optimizers on, `+ +` a hundred times the rate, `m m` two models on."""

@@ -146,6 +146,35 @@ async def test_v_holds_out_validation_points_and_s_reseeds_the_split(app):
         assert hyper_row(app, "split seed") == "split seed 1 ↺ s"
 
 
+async def test_u_cycles_the_batch_size_and_the_run_goes_on_in_steps(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("N")
+        assert hyper_row(app, "batch size") == "batch size full u"
+        await pilot.press("u")
+        s = app.runner.latest
+        assert s.hyper.batch_size == 1 and s.epoch == 100  # the run continues
+        assert hyper_row(app, "batch size") == "batch size 1 · 11 steps u"
+        await pilot.press("u", "n")
+        s = app.runner.latest
+        assert s.hyper.batch_size == 4 and s.epoch == 101 and s.step_count == 103  # 100 full + ceil(11 / 4)
+        status = app.query_one(StatusBar).text
+        assert "step 103 (3/epoch)" in status
+        title = str(app.query_one(LossPlot).border_title)
+        assert "train mean" in title and "step" in title  # the curve is each epoch's mean; dots, each step
+        await pilot.press("u")  # 16 is not smaller than 11 points: back to full batch
+        assert app.runner.latest.hyper.batch_size is None
+        await pilot.press("n")
+        assert "/epoch" not in app.query_one(StatusBar).text and app.runner.latest.step_count == 104
+
+
+def test_u_offers_the_batch_sizes_the_data_can_have():
+    from tui import settings
+
+    assert settings.batch_sizes(11) == [1, 4]
+    assert settings.batch_sizes(30) == [1, 4, 16]
+    assert settings.batch_sizes(10_000) == [16, 64, 256]  # 1 and 4 would take more than 1,000 steps an epoch
+
+
 async def test_b_cycles_the_epoch_budget(app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("b")

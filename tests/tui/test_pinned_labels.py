@@ -46,6 +46,16 @@ def test_the_split_seed_counts_only_for_a_random_split():
     assert differences((replace(NOW[0], split_seed=3, init_seed=3), NOW[1]), *NOW) == []  # the line: no effect
 
 
+def test_the_batch_size_and_its_seed_are_told():
+    batched = replace(NOW[1], batch_size=4)
+    assert differences((NOW[0], batched), *NOW) == ["batch 4"]
+    assert differences(NOW, NOW[0], batched) == ["full batch"]
+    assert differences((replace(NOW[0], batch_seed=2), batched), NOW[0], batched) == ["batch seed 2"]
+    assert differences((replace(NOW[0], batch_seed=2), NOW[1]), *NOW) == []  # full batches: nothing shuffles
+    pinned = ghost(format_setup_string(NOW[0], batched))  # kept as a setup string: batch=4 comes back
+    assert difference_label(pinned, *NOW) == "batch 4"
+
+
 def ghost(settings: str | None, label: str = "linear, 0.1 × raw, SGD lr 0.01") -> Ghost:
     return Ghost(label, np.arange(1.0, 4.0), np.array([3.0, 2.0, 1.0]), settings=settings)
 

@@ -41,6 +41,20 @@ def test_too_small_terminal(snap_compare):
     assert snap_compare(make_app(), terminal_size=(60, 16))
 
 
+def test_mini_batches_at_80x24(snap_compare):
+    """Batches of 4 on the thermometer data with a split: the faint batch losses behind the
+    epoch means, the steps in the status line, the batch size row."""
+    app = make_app(Setup(input_transform="scale", val_fraction=0.2), Hyperparameters(epochs=5000, batch_size=4),
+                   pretrain=300)
+    assert snap_compare(app, terminal_size=(80, 24), press=["l"])
+
+
+def test_mini_batches_ascii_at_120x40(snap_compare):
+    app = make_app(Setup(input_transform="scale"), Hyperparameters(epochs=5000, batch_size=1), pretrain=200,
+                   ascii_plots=True)
+    assert snap_compare(app, terminal_size=(120, 40))
+
+
 # ---------------------------------------------------------------- readable on a projector (issue 13)
 def test_overfitting_at_80x24(snap_compare):
     """Validation over training, its dip marked ◆, the panel's lines whole, axes labelled."""

@@ -71,6 +71,9 @@ async def test_a_typed_learning_rate_is_applied_and_the_run_continues(app):
     ("speed", [("-5", "speed must be a positive number of epochs per second"),
                ("fast", "speed: 'fast' is not a number")]),
     ("split_seed", [("x", "split seed: 'x' is not a whole number")]),
+    ("batch_size", [("0", "batch size must be a whole number in 1.."),
+                    ("half", "batch size: 'half' is not a whole number"),
+                    ("", "batch size: '' is not a whole number")]),
     ("early_stopping", [("maybe", "early stopping: 'maybe' is not one of")]),
 ])
 async def test_bad_values_are_refused_with_the_field_and_range_and_nothing_changes(name, attempts):
@@ -90,6 +93,22 @@ async def test_bad_values_are_refused_with_the_field_and_range_and_nothing_chang
         await pilot.press("escape")
         assert not isinstance(app.screen, SettingDialog)
         assert app.query_one(HyperPanel).text == panel_before
+
+
+async def test_a_typed_batch_size_is_applied_and_the_run_continues(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("N")
+        dialog = await open_setting(pilot, "batch_size")
+        assert dialog.query_one(Input).value == "full"
+        await type_value(pilot, "2")
+        s = app.runner.latest
+        assert not isinstance(app.screen, SettingDialog) and s.hyper.batch_size == 2 and s.epoch == 100
+        assert "batch size    2 · 6 steps" in app.query_one(HyperPanel).text
+        await pilot.press("u")  # from a typed size, on to the next bigger one
+        assert app.runner.latest.hyper.batch_size == 4
+        await open_setting(pilot, "batch_size")
+        await type_value(pilot, "full")
+        assert app.runner.latest.hyper.batch_size is None
 
 
 async def test_a_corrected_value_after_a_bad_one_is_applied(app):

@@ -4,6 +4,12 @@ The x axis ends at a round number of epochs (at most the epoch budget) and the h
 binned into the plot's pixel columns, so as training goes on only the growing tip of the
 curve changes on screen. Only finite losses are drawn: a run that overflows keeps readable
 axes and gets a marked line at the epoch where the loss stopped being a number.
+
+With mini-batches the training curve is each epoch's mean over its batches (the legend says
+"train mean"), and the steps' own batch losses are scattered faintly behind it ("step", as
+the status line counts them), every one the snapshot holds, so the noise that small batches
+bring shows as a band around the curve. The y axis stays the curves': a single batch's loss
+can be far above or below its epoch's mean, and those beyond the axis are left out.
 """
 from __future__ import annotations
 
@@ -138,6 +144,8 @@ class LossPlot(Plot):
         train = self.line_symbol("⠒⠒", "**")
         val = self.line_symbol("▀▀", "++")
         legend = f"[$kepler-train]{train}[/] train"
+        if s.batch_history is not None and len(s.batch_history):
+            legend += f" mean [$kepler-muted]{self.batch_symbol()}[/] step"  # each dot: one step's batch loss
         if s.val_loss is not None:
             legend += f" [$kepler-val]{val}[/] val"
         # "(linear)" was read as the linear model: only a log axis is named, as an axis
@@ -187,6 +195,19 @@ class LossPlot(Plot):
             parts.append(part)
         left = len(self.ghosts) - len(parts)
         return " ".join(parts) + (f" +{left} (P)" if left and parts else ""), len(parts)
+
+    def batch_symbol(self) -> str:
+        return self.line_symbol("˙˙", "''")
+
+    def batch_points(self, s: Snapshot, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+        """The mini-batch steps' losses at their fractions of an epoch, on the axis, within
+        [low, high] of it."""
+        b = s.batch_history
+        if b is None:
+            return np.empty(0), np.empty(0)
+        positions, losses = b.epochs.astype(np.float64), self.to_axis(b.train_loss.astype(np.float64))
+        keep = np.isfinite(losses) & (losses >= low) & (losses <= high)
+        return positions[keep], losses[keep]
 
     def to_axis(self, values: np.ndarray) -> np.ndarray:
         if self.log_scale:
@@ -261,6 +282,10 @@ class LossPlot(Plot):
                     end = float(x[-1])
                     figure.draw(figure.text(end, float(self.to_axis(y[-1:])[0]), str(number),
                                             alignment="right" if end > 0.8 * x_max else "left"))
+        x, y = self.batch_points(s, low, high)
+        if x.size and not only_train:  # the batch losses, faint and unjoined, under the live curves
+            marker = self.marker(self.batch_symbol()[0], "pinned")  # faint grey
+            figure.draw(figure.signal(x.tolist(), y.tolist(), marker=marker).lines(False))
         # The best validation epoch, once it is behind the tip (while validation improves it
         # is the tip itself, and a marker there would only follow the curve around): a
         # dotted line under the curves, and a mark on the dip over them.

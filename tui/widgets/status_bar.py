@@ -1,5 +1,6 @@
 """One line: what the run is doing (running, paused, diverged, finished), where it is
-(epoch, optimizer step), how fast it goes, and the latest loss or warning."""
+(epoch, optimizer step, and with mini-batches the steps an epoch), how fast it goes, and the
+latest loss or warning."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -38,7 +39,10 @@ class StatusBar(DiffLines):
         head.append(f"/{fmt.count(s.hyper.epochs)}", style=dim)
         # What may go when the line is too narrow, the least needed first (the step count,
         # then the rate); then the last item in a shorter form: it says less, it is never cut.
-        optional = [f"  step {fmt.count(s.step_count)}"]
+        step = f"  step {fmt.count(s.step_count)}"
+        if s.hyper.batch_size is not None:  # mini-batches: several steps an epoch
+            step += f" ({fmt.count(s.steps_per_epoch)}/epoch)"
+        optional = [step]
         if self.show_rate and s.state == "running":
             optional.append(f"  {fmt.count(round(s.epochs_per_second))} ep/s")
         if s.divergence is not None:
