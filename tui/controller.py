@@ -207,15 +207,11 @@ class Controller:
     def cycle_batch_size(self) -> Outcome | None:
         """`u`: the next batch size, worked out from the run's own and applied in the same
         command (keys in a burst each move one further, never from a stale snapshot)."""
-        def cycle(trainer: Trainer) -> None:
-            change = settings.next_batch_size(trainer.hyper.batch_size, len(trainer.split.train))
-            trainer.set_hyperparameters(**change.hyper)
+        def cycle(trainer: Trainer) -> Outcome | None:
+            return self.apply(settings.next_batch_size(trainer.hyper.batch_size, len(trainer.split.train)),
+                              "batch size")
 
-        try:
-            self.runner.call(cycle)
-        except SettingError as exc:
-            return refused(str(exc))
-        return None
+        return self.runner.call(cycle)
 
     def load_preset(self, key: str, say: str | None = None) -> Outcome:
         p = preset(key)

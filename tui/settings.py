@@ -194,7 +194,8 @@ def describe_hyper_change(before, after) -> str:
         told.append(f"optimizer {describe_optimizer(was)} → {describe_optimizer(now)}")
     shown = {"learning_rate": ("learning rate", "{:g}"), "epochs": ("epoch budget", "{:,}"),
              "early_stopping": ("early stopping", None), "weight_decay": ("weight decay", "{:g}"),
-             "overfit_patience": ("patience", "{:,}"), "zero_grad": ("zero_grad", None)}
+             "overfit_patience": ("patience", "{:,}"), "zero_grad": ("zero_grad", None),
+             "batch_size": ("batch size", "{}")}
     optimizer_fields = {"optimizer", "momentum", "nesterov", "beta1", "beta2"}
     for name in type(before).__dataclass_fields__:
         old, new = getattr(before, name), getattr(after, name)
@@ -203,6 +204,8 @@ def describe_hyper_change(before, after) -> str:
         label, form = shown.get(name, (name.replace("_", " "), "{}"))
         if form is None:
             told.append(f"{label} {'on' if new else 'off'}")
+        elif name == "batch_size":
+            told.append(f"{label} {old or 'full'} → {new or 'full'}")
         else:
             told.append(f"{label} {form.format(old)} → {form.format(new)}")
     return "; ".join(told)

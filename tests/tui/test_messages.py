@@ -146,3 +146,11 @@ async def test_steering_changes_and_a_divergence_are_said_and_logged():
         assert len(diverged) == 1 and diverged[0].startswith(f"At epoch {app.snapshot.divergence.epoch:,} ")
         bar = app.trainer_screen.query_one("#message-bar", MessageBar)
         assert "training stopped" in bar.shown or "Diverged" in bar.shown
+
+
+async def test_u_says_the_batch_size_it_set():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await burst(pilot, "u", "u")
+        assert notifications(app)[-2:] == ["Batch size full → 1 (the run goes on)",
+                                           "Batch size 1 → 4 (the run goes on)"]
