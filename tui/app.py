@@ -28,7 +28,7 @@ from engine.training.trainer import SettingError, Trainer
 from engine.training.session import SessionError, write_atomic
 
 from . import settings, themes
-from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome, run_label
+from .controller import HISTORY_FILE, SESSION_FILE, Controller, Outcome, refused, run_label
 from .ghosts import ghosts_from_saved
 from .lesson_steps import STEPS
 from .message_log import MessageLog
@@ -402,6 +402,12 @@ class KeplerApp(App):
 
     def action_backprop(self) -> None:
         from engine.lesson.backprop import BackpropWalk
+
+        size = self.controller.runner.call(lambda t: t.hyper.batch_size)
+        if size is not None:  # the walk is of the full-batch step the Parameters table shows then
+            self.tell(refused(f"The backprop view walks one full-batch step; this run takes batches of {size}. "
+                              "Press u until the batch size reads full, then B."))
+            return
 
         def take_walk():  # a copy of the run, taken between two epochs (the run goes on)
             return self.controller.runner.call(lambda t: (BackpropWalk.of(t), f"the run at epoch {t.epoch}"))

@@ -10,7 +10,7 @@ from tui.screens.gradient_check import GradientCheckScreen, element_label, numbe
 from tui.screens.trainer import TrainerScreen
 from tui.widgets.param_table import ParamTable
 
-from pilot_helpers import burst, make_app
+from pilot_helpers import burst, make_app, notifications
 
 LINE_ORDER = ["MeanBackward0", "PowBackward0", "SubBackward0", "AddBackward0", "MulBackward0"]
 
@@ -175,3 +175,15 @@ def test_the_backprop_view_at_120x40_line_done(snap_compare):
 def test_the_backprop_view_in_ascii(snap_compare):
     app = make_app(Setup(), Hyperparameters(learning_rate=1e-4), ascii_plots=True)
     assert snap_compare(app, terminal_size=(80, 24), press=["B", "n", "n", "n", "n"])
+
+
+async def test_with_mini_batches_the_view_says_how_to_get_a_full_batch_step():
+    """The walk is of one full-batch step (what the Parameters table shows after it); with
+    batches the table shows the last batch's gradient, so the view does not open on a lie."""
+    app = make_app(hyper=Hyperparameters(learning_rate=1e-2, epochs=5000, batch_size=4))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("B")
+        assert app.screen is app.trainer_screen
+        assert "batches of 4" in notifications(app)[-1] and "full" in notifications(app)[-1]
+        await pilot.press("u", "B")  # 4 -> full (on 11 points u offers full, 1, 4)
+        assert isinstance(app.screen, BackpropScreen)
