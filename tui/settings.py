@@ -9,10 +9,11 @@ the runner's, not the trainer's. `parse` turns typed text into a `Change`, or ra
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from engine.training.trainer import SettingError, Snapshot
+from engine.lesson import stability
+from engine.training.trainer import MIN_LEARNING_RATE, SettingError, Setup, Snapshot
 
 from . import format as fmt
 
@@ -309,17 +310,34 @@ class Fix:
 
 def divergence_fixes(s: Snapshot) -> list[Fix]:
     """What to try after the loss overflowed, each one key away: a smaller rate, a
-    normalised input, Adam. Each starts the run over with that one thing changed."""
+    normalised input, Adam. Each starts the run over, and each works from the start at the
+    rate it sets: for plain gradient descent on the line or a polynomial the largest stable
+    rate is worked out from the data (engine/lesson/stability.py), and a fix never sets a
+    rate above half of it."""
     h, setup = s.hyper, s.setup
+    fixes = []
     smaller = float(f"{h.learning_rate / SMALLER_RATE:.3g}")
-    fixes = [Fix("1", f"lower the rate: lr {fmt.rate(h.learning_rate)} → {fmt.rate(smaller)}",
-                 Change(hyper={"learning_rate": smaller}))]
+    if h.optimizer == "sgd":
+        stable = _stable_rate(s, setup)
+        smaller = smaller if stable is None else min(smaller, stable)
+    if smaller >= MIN_LEARNING_RATE:  # else no rate the engine takes is stable: not offered
+        fixes.append(Fix("1", f"lower the rate: lr {fmt.rate(h.learning_rate)} → {fmt.rate(smaller)}",
+                         Change(hyper={"learning_rate": smaller})))
+    normalised = None
     if setup.input_transform == "none":
-        fixes.append(Fix("2", "normalise the input: x = 0.1 × raw",
-                         Change(setup={"input_transform": "scale", "input_scale": 0.1})))
+        normalised = ("normalise the input: x = 0.1 × raw", {"input_transform": "scale", "input_scale": 0.1})
     elif setup.input_transform == "scale":
-        fixes.append(Fix("2", "standardise the input",
-                         Change(setup={"input_transform": "standardize"})))
+        normalised = ("standardise the input", {"input_transform": "standardize"})
+    if normalised is not None:
+        label, changes = normalised
+        hyper = {}
+        # The same rate may overshoot on the new input too, or crawl: plain gradient descent
+        # gets the rate that suits the new input (the book's 1e-2 for 0.1 × raw).
+        stable = _stable_rate(s, replace(setup, **changes)) if h.optimizer == "sgd" else None
+        if stable is not None and stable >= MIN_LEARNING_RATE:
+            label += f", lr {fmt.rate(stable)}"
+            hyper = {"learning_rate": stable}
+        fixes.append(Fix("2", label, Change(hyper=hyper, setup=changes)))
     if h.optimizer != "adam":
         fixes.append(Fix("3", f"switch to Adam, lr {fmt.rate(ADAM_RATE)}",
                          Change(hyper={**optimizer_changes("adam"), "learning_rate": ADAM_RATE})))
@@ -327,3 +345,10 @@ def divergence_fixes(s: Snapshot) -> list[Fix]:
         gentler = float(f"{h.learning_rate / 10:.3g}")
         fixes.append(Fix("3", f"Adam with a gentler lr {fmt.rate(gentler)}", Change(hyper={"learning_rate": gentler})))
     return fixes
+
+
+def _stable_rate(s: Snapshot, setup: Setup) -> float | None:
+    """The rate the fixes set for plain gradient descent on `setup` (None: not known, an MLP)."""
+    if s.dataset is None or s.split is None:
+        return None
+    return stability.stable_rate(setup, s.dataset.x, s.split, s.hyper.weight_decay)
