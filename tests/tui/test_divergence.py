@@ -107,3 +107,20 @@ async def test_the_status_line_warns_while_the_loss_explodes():
         s = app.runner.latest
         assert s.warning and s.divergence is None
         assert "⚠ the loss is exploding" in app.query_one(StatusBar).text
+
+
+async def test_standardising_after_lr_1_diverged_converges(app):
+    """A teacher's keys: `+ +` (lr 1 on 0.1 × raw) diverges at epoch 12; fix 2 standardises.
+    It used to keep lr 1, the standardised line's edge of stability, and the loss sat at 171."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("plus", "plus")
+        await pilot.press("N")
+        assert app.runner.latest.divergence.epoch == 12
+        assert "2  standardise the input, lr 0.5" in app.query_one(DivergencePanel).text
+        await pilot.press("2")
+        await pilot.press("space")  # pause the fixed run, then train it by steps
+        for _ in range(3):
+            await pilot.press("N")
+        s = app.runner.latest
+        assert (s.setup.input_transform, s.hyper.learning_rate) == ("standardize", 0.5)
+        assert s.epoch == 300 and s.train_loss < 3.0  # the minimum is 2.9276
