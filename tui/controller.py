@@ -96,8 +96,10 @@ class Controller:
                     return Outcome("Early stopping ended the run at the best validation epoch: r starts over.",
                                    severity="warning")
                 return Outcome("The epoch budget is spent: b raises it, r starts over.", severity="warning")
+            starting = trainer.epoch == 0 and not self.runner.running
             self.runner.toggle()
-            return None
+            # Starting a run at the edge of stability: say so now, not after a long wait.
+            return self.edge_outcome() if starting else None
 
         return self.runner.call(toggle)
 
@@ -132,7 +134,14 @@ class Controller:
                 self.runner.set_hyperparameters(**change.hyper)
             except SettingError as exc:
                 return refused(str(exc))
-        return None
+            return self.edge_outcome(change.note)
+        return Outcome(change.note, severity="warning") if change.note else None
+
+    def edge_outcome(self, note: str = "") -> Outcome | None:
+        """After a change of rate or optimizer: a warning when plain gradient descent is now at
+        or past the edge of stability (the loss would swing for good, or blow up), with `note`."""
+        said = " ".join(part for part in (note, self.runner.call(settings.edge_warning)) if part)
+        return Outcome(said, severity="warning", timeout=6) if said else None
 
     def cycle(self, next_change: Callable[[Trainer], settings.Change],
               describe: Callable[[settings.Change], str]) -> Outcome | None:
@@ -164,6 +173,9 @@ class Controller:
             self.runner.call(restart)
         except SettingError as exc:
             return refused(str(exc))
+        warning = self.runner.call(settings.edge_warning)
+        if warning:
+            return Outcome(f"{say or f'{what}: the run starts over'}. {warning}", "New run", "warning", 6)
         return Outcome(say or f"{what}: the run starts over", "New run", timeout=3)
 
     def apply_fix(self, key: str) -> Outcome | None:
