@@ -310,10 +310,10 @@ def scaled_rate(s: Snapshot, factor: float) -> Change:
         if not beyond:
             continue
         if rate == limit:
-            return Change(note=f"learning rate {fmt.rate(limit)} is already the {word} allowed")
+            return Change(note=f"learning rate {fmt.rate(limit)} is already the {word} allowed.")
         return Change(hyper={"learning_rate": limit},
                       note=f"learning rate {fmt.rate(limit)}, the {word} allowed (×{fmt.rate(factor)} "
-                           f"would be {fmt.rate(wanted)})")
+                           f"would be {fmt.rate(wanted)}).")
     return Change(hyper={"learning_rate": wanted})
 
 
