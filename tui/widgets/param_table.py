@@ -52,8 +52,9 @@ class ParamTable(DiffLines):
             raw = s.transform.describe()
             tight = raw.replace(" - ", "-").replace(" / ", "/")  # x = (raw-51.8)/16.05
             forms = [f"{note} · raw: {raw}", f"{note} · {tight}", f"raw: {raw}", tight, note]
-        # The border keeps "╰─ " and " ─╯" around the subtitle: a shorter form, never a cut one.
-        self.set_titles(subtitle=fmt.first_fitting(forms, self.size.width - 6))
+        # The border keeps "╰─ " and " ─╯" around the subtitle (Textual: the outer width - 6):
+        # a shorter form, never a cut one.
+        self.set_titles(subtitle=fmt.first_fitting(forms, self.outer_size.width - 6))
         self.show_lines(lines)
 
     @staticmethod
