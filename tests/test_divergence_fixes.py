@@ -115,3 +115,26 @@ def test_the_learning_rate_has_a_floor():
     Hyperparameters(learning_rate=1e-12).validate()
     with pytest.raises(SettingError, match=r"learning rate must be at least 1e-12 \(got 1e-13\)"):
         Hyperparameters(learning_rate=1e-13).validate()
+
+
+def test_an_mlp_normalised_after_a_divergence_gets_a_rate_from_its_starting_curvature():
+    """0.1 × raw, lr 1, 1-8-1 tanh: standardising at lr 1 overflowed again (inf); the rate
+    now comes from the Hessian at the network's starting weights (power iteration)."""
+    s = diverged("mlp:8", SCALED, 1.0)
+    fix = {f.key: f for f in divergence_fixes(s)}["2"]
+    assert fix.change.setup == {"input_transform": "standardize"} and fix.change.hyper["learning_rate"] < 1
+    trainer = Trainer(replace(s.setup, **fix.change.setup), replace(s.hyper, **fix.change.hyper))
+    trainer.train(1)
+    start = trainer.last_epoch.train_loss
+    trainer.train(trainer.hyper.epochs - 1)
+    assert trainer.state == "finished" and trainer.last_epoch.train_loss < 0.1 * start
+
+
+def test_the_starting_curvature_of_a_quadratic_loss_is_its_exact_curvature():
+    """Power iteration on the line (whose Hessian is known) finds the same λ_max."""
+    s = Trainer(Setup(), Hyperparameters()).snapshot()
+    for transform in (RAW, SCALED, STANDARDISED):
+        setup = Setup(**transform)
+        exact = stability.largest_curvature("linear", stability.model_inputs(setup, s.dataset.x, s.split))
+        estimate = stability.curvature_at_start(setup, s.dataset.x, s.dataset.y, s.split)
+        assert estimate == pytest.approx(exact, rel=1e-6)

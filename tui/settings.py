@@ -419,8 +419,19 @@ def divergence_fixes(s: Snapshot) -> list[Fix]:
     return fixes
 
 
+_STABLE_RATES: dict = {}  # (setup, weight decay) -> (dataset, split, rate): the panel redraws often
+
+
 def _stable_rate(s: Snapshot, setup: Setup) -> float | None:
-    """The rate the fixes set for plain gradient descent on `setup` (None: not known, an MLP)."""
+    """The rate the fixes set for plain gradient descent on `setup` (None: not known)."""
     if s.dataset is None or s.split is None:
         return None
-    return stability.stable_rate(setup, s.dataset.x, s.split, s.hyper.weight_decay)
+    key = (setup, s.hyper.weight_decay)
+    known = _STABLE_RATES.get(key)
+    if known is not None and known[0] is s.dataset and known[1] is s.split:
+        return known[2]
+    rate = stability.stable_rate(setup, s.dataset.x, s.split, s.hyper.weight_decay, y=s.dataset.y)
+    if len(_STABLE_RATES) >= 8:  # a few runs' worth: the fixes of the run on screen
+        _STABLE_RATES.pop(next(iter(_STABLE_RATES)))
+    _STABLE_RATES[key] = (s.dataset, s.split, rate)
+    return rate

@@ -17,7 +17,10 @@ divergence offer, rounded down to a number one would type (1, 2 or 5 times a pow
 Momentum only widens the stable range (heavy ball: lr < 2 (1 + β) / λ_max), so 1 / λ_max is
 stable with it too.
 
-An MLP's Hessian changes as it learns: there is no such number for it, and these return None.
+An MLP's Hessian changes as it learns. `curvature_at_start` estimates its largest eigenvalue
+where the run starts (power iteration on Hessian-vector products, each the difference of two
+autograd gradients); `stable_rate` takes half the edge that gives, which is a guide, not a
+guarantee, for a model whose curvature moves.
 """
 from __future__ import annotations
 
@@ -25,7 +28,9 @@ import math
 
 import numpy as np
 
-from ..training.models import parse_model
+from .. import ops
+from ..tensor import Tensor
+from ..training.models import build_model, parse_model
 from ..training.trainer import Setup, Split, Trainer
 
 
@@ -71,16 +76,56 @@ def model_inputs(setup: Setup, x: np.ndarray, split: Split) -> np.ndarray:
     return Trainer._make_transform(setup, x_train).apply(x_train)
 
 
+def curvature_at_start(setup: Setup, x: np.ndarray, y: np.ndarray, split: Split, iterations: int = 60) -> float:
+    """|λ| largest of the training loss's Hessian at the model's initial parameters, in float64:
+    power iteration, H v ≈ (∇L(θ + εv) - ∇L(θ - εv)) / 2ε with the engine's autograd."""
+    model = build_model(setup.model, seed=setup.init_seed, dtype=np.float64, line_start=(setup.init_w, setup.init_b))
+    params = list(model.parameters())
+    inputs = Tensor(model_inputs(setup, x, split))
+    targets = Tensor(np.asarray(y, dtype=np.float64)[split.train])
+    start = [p.data.copy() for p in params]
+
+    def gradient_at(direction: np.ndarray, step: float) -> np.ndarray:
+        offset = 0
+        for p, p0 in zip(params, start):
+            p.data = p0 + step * direction[offset:offset + p0.size].reshape(p0.shape)
+            p.grad = None
+            offset += p0.size
+        ops.mse_loss(model(inputs), targets).backward()
+        return np.concatenate([np.ravel(p.grad.data) for p in params])
+
+    size = sum(p0.size for p0 in start)
+    direction = np.random.default_rng(0).standard_normal(size)  # fixed: the same answer every time
+    direction /= np.linalg.norm(direction)
+    scale = max(1.0, float(np.max(np.abs(np.concatenate([np.ravel(p0) for p0 in start])))))
+    epsilon = 1e-5 * scale
+    top = 0.0
+    with np.errstate(all="ignore"):
+        for _ in range(iterations):
+            product = (gradient_at(direction, epsilon) - gradient_at(direction, -epsilon)) / (2 * epsilon)
+            norm = float(np.linalg.norm(product))
+            if not math.isfinite(norm) or norm == 0:
+                return norm if math.isfinite(norm) else math.inf
+            top = abs(float(direction @ product))
+            direction = product / norm
+    return top
+
+
 def edge_of_stability(setup: Setup, x: np.ndarray, split: Split, weight_decay: float = 0.0) -> float | None:
     """2 / λ_max: plain gradient descent at a learning rate below this converges on `setup`
-    (None: an MLP, or no training point)."""
+    (None: an MLP, whose curvature moves, or no training point)."""
     top = largest_curvature(setup.model, model_inputs(setup, x, split), weight_decay)
     return None if top is None or not top > 0 else 2.0 / top
 
 
-def stable_rate(setup: Setup, x: np.ndarray, split: Split, weight_decay: float = 0.0) -> float | None:
-    """1 / λ_max rounded down to a number one would type: half the edge of stability, or less."""
+def stable_rate(setup: Setup, x: np.ndarray, split: Split, weight_decay: float = 0.0,
+                y: np.ndarray | None = None) -> float | None:
+    """1 / λ_max rounded down to a number one would type: half the edge of stability, or less.
+    For an MLP (given the targets `y`), from its curvature where it starts."""
     edge = edge_of_stability(setup, x, split, weight_decay)
+    if edge is None and y is not None and parse_model(setup.model)[0] == "mlp" and len(split.train):
+        top = curvature_at_start(setup, x, y, split) + weight_decay
+        edge = 2.0 / top if top > 0 else None
     if edge is None or not math.isfinite(edge) or edge <= 0:
         return None
     return round_down(edge / 2)
