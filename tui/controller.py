@@ -138,8 +138,8 @@ class Controller:
         return Outcome(change.note, severity="warning") if change.note else None
 
     def edge_outcome(self, note: str = "") -> Outcome | None:
-        """After a change of rate or optimizer: a warning when plain gradient descent is now at
-        or past the edge of stability (the loss would swing for good, or blow up), with `note`."""
+        """After a change of rate or optimizer: a warning when plain gradient descent now sits
+        at the edge of stability (the loss would swing for good, never settling), with `note`."""
         said = " ".join(part for part in (note, self.runner.call(settings.edge_warning)) if part)
         return Outcome(said, severity="warning", timeout=6) if said else None
 

@@ -356,20 +356,18 @@ AT_THE_EDGE = 0.01  # within 1% of 2 / λ_max the stiffest direction shrinks by 
 
 
 def edge_warning(s: Snapshot) -> str | None:
-    """What to say when plain gradient descent's rate is at or above the edge of stability
-    of the run's line or polynomial (`s` is a snapshot or the trainer itself): at the edge
-    the loss neither falls nor blows up (lr 1 on the standardised line sits at loss 171 for
-    good), so it is worth saying before anyone waits for it."""
+    """What to say when plain gradient descent's rate sits at the edge of stability of the
+    run's line or polynomial (`s` is a snapshot or the trainer itself). There the loss
+    neither falls nor blows up (lr 1 on the standardised line sits at loss 171 for good), so
+    nothing else on screen would ever tell. Above the edge the run diverges and the Diverged
+    panel explains; saying it beforehand would spoil the lesson's surprise."""
     edge = edge_of_stability(s)
     if edge is None or not math.isfinite(edge):
         return None
-    lr, stable = s.hyper.learning_rate, stability.round_down(edge / 2)
-    if lr > edge * (1 + AT_THE_EDGE):
-        return (f"lr {fmt.rate(lr)} is above this input's edge of stability, 2/λmax = {edge:.3g}: every step "
-                f"will overshoot more than the last. lr {fmt.rate(stable)} converges.")
-    if lr >= edge * (1 - AT_THE_EDGE):
+    lr = s.hyper.learning_rate
+    if edge * (1 - AT_THE_EDGE) <= lr <= edge * (1 + AT_THE_EDGE):
         return (f"lr {fmt.rate(lr)} is at this input's edge of stability, 2/λmax = {edge:.3g}: the loss will "
-                f"swing back and forth instead of settling. lr {fmt.rate(stable)} converges.")
+                f"swing back and forth instead of settling. lr {fmt.rate(stability.round_down(edge / 2))} converges.")
     return None
 
 

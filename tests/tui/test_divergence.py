@@ -10,7 +10,8 @@ from tui.widgets.loss_plot import LossPlot
 from tui.widgets.param_table import ParamTable
 from tui.widgets.status_bar import StatusBar
 
-from pilot_helpers import notifications, raw_diverging_app, show_latest
+from engine.training.trainer import Hyperparameters, Setup
+from pilot_helpers import make_app, notifications, raw_diverging_app, show_latest
 
 
 def y_tick_labels(plot_text: str) -> list[float]:
@@ -143,12 +144,10 @@ async def test_a_small_gradient_ratio_is_not_given_as_the_reason(app):
 
 async def test_the_edge_of_stability_is_said_when_the_rate_reaches_it(app):
     """Standardised input, lr 1: the loss neither falls nor blows up (it sits at 171); the
-    message line says so as the rate is set, and says nothing below the edge."""
+    message line says so as the rate is set, and says nothing below or above the edge."""
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("z")  # raw readings at lr 0.01: past their edge, 3.4e-4
-        assert notifications(app)[-1] == ("raw input: the run starts over. lr 0.01 is above this input's edge of "
-                                          "stability, 2/λmax = 0.00034: every step will overshoot more than the "
-                                          "last. lr 0.0001 converges.")
+        await pilot.press("z")  # raw readings at lr 0.01: past their edge (3.4e-4), left to diverge
+        assert notifications(app)[-1] == "raw input: the run starts over"
         await pilot.press("z", "plus")  # standardised, lr 0.1: well below the edge
         assert notifications(app)[-1] == "standardised input: the run starts over"
         await pilot.press("plus")  # lr 1
@@ -174,3 +173,10 @@ async def test_the_parameter_table_says_less_rather_than_cut(app, size):
             assert subtitle == "step = -lr × grad · x = (raw-51.8)/16.05"  # the 40 cells there are
             assert any(subtitle in line for line in lines), "the caption is drawn whole"
         assert not any("…" in line for line in lines if "raw" in line)
+
+
+async def test_starting_a_run_at_the_edge_says_so():
+    app = make_app(Setup(input_transform="standardize"), Hyperparameters(learning_rate=1.0, epochs=5000))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        assert "lr 1 is at this input's edge of stability" in notifications(app)[-1]
