@@ -71,3 +71,32 @@ def test_bad_options_get_one_line_and_exit_2(args, words):
     assert words in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert "Traceback" not in out.stderr
+
+
+def test_huge_numbers_are_printed_in_scientific_form():
+    """lr 1 on 0.1 × raw: fixed decimals printed w as -257731830590172725248.0000."""
+    out = kepler("train", "--lr", "1", "--epochs", "100", "--log-every", "1")
+    assert out.returncode == 0, out.stderr
+    assert "In raw units (x = 0.1 * raw): w -2.5773e+20, b -4.5529e+20" in out.stdout
+    assert "Params w -2.5773e+21, b -4.5529e+20" in out.stdout
+    assert "Epoch 2, Loss 179763.765625" in out.stdout  # the book's form while it is short
+    assert "Epoch 10, Loss 4.612776e+33" in out.stdout
+    longest = max(len(word) for word in out.stdout.replace(",", " ").split())
+    assert longest <= 14, out.stdout
+
+
+def test_divergence_names_the_gradient_ratio_only_when_it_is_large():
+    out = kepler("train", "--lr", "1", "--epochs", "100")  # w's gradient is 6x b's: not the story
+    assert "The gradient for w" not in out.stdout
+    assert ("The step was too large for the loss's curvature: above lr 0.033 (2 / the largest curvature, "
+            "for this input) every step overshoots.") in out.stdout
+
+
+def test_a_run_at_the_edge_of_stability_is_told_it_will_not_settle():
+    """lr 1 on the standardised line is exactly 2 / λ_max: the loss sits at 171 for good."""
+    out = kepler("train", "--standardize", "--lr", "1", "--epochs", "1000", "--log-every", "1000")
+    assert "Epoch 1000, Loss 171.239044" in out.stdout
+    assert ("Note: --lr 1 is at this input's edge of stability, 2/λmax = 1: the loss will swing back and forth "
+            "instead of settling. --lr 0.5 converges.") in out.stdout
+    calm = kepler("train", "--standardize", "--lr", "0.5", "--epochs", "100", "--log-every", "100")
+    assert "Note:" not in calm.stdout and "Epoch 100, Loss 2.92764" in calm.stdout

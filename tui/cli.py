@@ -24,6 +24,7 @@ import math
 import sys
 from dataclasses import asdict
 
+from tui import format as fmt
 from tui.arguments import _batch_size, _number, _positive_int, add_serve_commands, add_served_options, add_theme_option
 
 EXIT_USAGE = 2
@@ -350,6 +351,8 @@ def _train(args, parser) -> int:
             history.append({"epoch": last.epoch, "train_loss": last.train_loss, "val_loss": last.val_loss})
             if not args.json:
                 if has_val:
+                    # The book's lines, as its loop prints them (and `kepler code`'s file):
+                    # fixed decimals even when a diverging loss is 1.9e10.
                     print(f"Epoch {last.epoch}, Training loss {last.train_loss:.4f}, "
                           f"Validation loss {last.val_loss:.4f}", file=report)
                 else:
@@ -428,20 +431,26 @@ def _report(args, trainer, snapshot, history, out, interrupted: bool, suggested=
     print("Params " + ", ".join(f"{name} {_fmt(value)}" for name, value in snapshot.params.items()), file=out)
     if snapshot.raw_line is not None and setup.input_transform != "none":
         w, b = snapshot.raw_line
-        print(f"In raw units ({trainer.transform.describe()}): w {w:.4f}, b {b:.4f}", file=out)
+        print(f"In raw units ({trainer.transform.describe()}): w {fmt.text(w)}, b {fmt.text(b)}", file=out)
     if trainer.hyper.batch_size is not None:
         steps = snapshot.steps_per_epoch
         print(f"Mini-batches of {trainer.hyper.batch_size}: {steps} step{'s' if steps != 1 else ''} an epoch, "
               f"{snapshot.step_count:,} steps in all (the losses above are each epoch's mean over its batches)",
               file=out)
     if snapshot.divergence is not None:
-        print(_divergence_text(snapshot.divergence, setup), file=out)
+        print(_divergence_text(snapshot), file=out)
+    else:
+        from tui.settings import edge_warning
+
+        warning = edge_warning(trainer)  # a loss that swings for good, never settling
+        if warning:
+            print(f"Note: {warning.replace('lr ', '--lr ')}", file=out)
     if snapshot.stopped_early:
         print(f"Stopped early at epoch {snapshot.stopped_at}: restored epoch {snapshot.best_val_epoch}, the lowest "
-              f"validation loss ({snapshot.best_val_loss:.4f}); the parameters above are that epoch's", file=out)
+              f"validation loss ({fmt.text(snapshot.best_val_loss)}); the parameters above are that epoch's", file=out)
     elif snapshot.overfitting_since is not None:
         print(f"Overfitting since epoch {snapshot.overfitting_since}: validation loss has been rising since "
-              f"{snapshot.best_val_loss:.4f} while training loss went on falling", file=out)
+              f"{fmt.text(snapshot.best_val_loss)} while training loss went on falling", file=out)
     if suggested is not None:
         then = f", then change {suggested.then}" if suggested.then else ""
         print(f"Try: {suggested.command('train')}  ({setup.dataset}'s suggested setup{then})", file=out)
@@ -537,12 +546,21 @@ def _unwritable(target: str | None) -> str | None:
     return problem
 
 
-def _divergence_text(d, setup) -> str:
+def _divergence_text(snapshot) -> str:
+    from tui.settings import edge_of_stability, lopsided_gradients
+
+    d, setup = snapshot.divergence, snapshot.setup
     text = f"Diverged at epoch {d.epoch}: {d.reason}."
-    ratio = d.grad_ratio()
+    ratio = lopsided_gradients(snapshot)
+    edge = edge_of_stability(snapshot)
     if ratio:
         hi, lo, r = ratio
-        text += f" The gradient for {hi} was {r:.0f}x the one for {lo}, so every step overshot."
+        text += f" The gradient for {hi} was {fmt.text(r, 0)}x the one for {lo}, so every step overshot."
+    elif edge is not None:
+        text += (f" The step was too large for the loss's curvature: above lr {edge:.2g} (2 / the largest "
+                 f"curvature, for this input) every step overshoots.")
+    else:
+        text += " The step was too large for the loss's curvature, so every step overshot."
     if setup.input_transform == "none":
         return text + " Try a smaller --lr, --input-scale 0.1 (instead of --raw), or --optimizer adam."
     return text + " Try a smaller --lr, --standardize, or --optimizer adam."
@@ -554,7 +572,7 @@ def _fmt(value) -> str:
     a = np.asarray(value)
     if a.ndim == 0:
         v = float(a)
-        return f"{v:.4f}" if math.isfinite(v) and abs(v) < 1e8 else f"{v:.4e}"
+        return fmt.text(v)
     # An array (a polynomial's coefficients, a layer's weights): numpy's layout, on one line,
     # a big one summarised with "...".
     text = np.array2string(a, precision=4, separator=", ", max_line_width=10_000, threshold=8)

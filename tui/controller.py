@@ -96,8 +96,10 @@ class Controller:
                     return Outcome("Early stopping ended the run at the best validation epoch: r starts over.",
                                    severity="warning")
                 return Outcome("The epoch budget is spent: b raises it, r starts over.", severity="warning")
+            starting = trainer.epoch == 0 and not self.runner.running
             self.runner.toggle()
-            return None
+            # Starting a run at the edge of stability: say so now, not after a long wait.
+            return self.edge_outcome() if starting else None
 
         return self.runner.call(toggle)
 
@@ -137,8 +139,19 @@ class Controller:
             except SettingError as exc:
                 return refused(str(exc))
             told = settings.describe_hyper_change(before, after)
-            return Outcome(told[0].upper() + told[1:] + " (the run goes on)", "Changed", timeout=2) if told else None
-        return None
+            told = told[0].upper() + told[1:] + " (the run goes on)." if told else ""
+            return self.edge_outcome(change.note, told)
+        return Outcome(change.note, severity="warning") if change.note else None
+
+    def edge_outcome(self, note: str = "", told: str = "") -> Outcome | None:
+        """After a change of rate or optimizer: what changed (`told`), `note` (a limit
+        reached), and a warning when plain gradient descent now sits at the edge of stability
+        (the loss would swing for good, never settling)."""
+        warning = " ".join(part for part in (note, self.runner.call(settings.edge_warning)) if part)
+        said = " ".join(part for part in (told, warning) if part)
+        if not said:
+            return None
+        return Outcome(said, "Changed", "warning", 6) if warning else Outcome(said, "Changed", timeout=2)
 
     def cycle(self, next_change: Callable[[Trainer], settings.Change],
               describe: Callable[[settings.Change], str]) -> Outcome | None:
@@ -170,6 +183,9 @@ class Controller:
             self.runner.call(restart)
         except SettingError as exc:
             return refused(str(exc))
+        warning = self.runner.call(settings.edge_warning)
+        if warning:
+            return Outcome(f"{say or f'{what}: the run starts over'}. {warning}", title, "warning", 6)
         return Outcome(say or f"{what}: the run starts over", title, timeout=3)
 
     def apply_fix(self, key: str) -> Outcome | None:

@@ -102,3 +102,17 @@ def signed_short(value: float) -> str:
     if not math.isfinite(value):
         return signed(value)
     return ("+" if value >= 0 else "-") + short(abs(value))
+
+
+LONG_FIXED = 1e8  # from here on fixed decimals grow past 15 characters: -257731830590172725248.0000
+
+
+def text(value: float, decimals: int = 4) -> str:
+    """A number in a line of printed text (headless output): fixed decimals, as the book
+    prints them (`Loss 1763.884644`, `w 5.3671`), while that stays short; the same number of
+    digits in scientific form for huge magnitudes (`w -2.5773e+20`); inf and nan as Python
+    spells them."""
+    value = float(value)
+    if math.isfinite(value) and abs(value) >= LONG_FIXED:
+        return f"{value:.{decimals}e}"
+    return f"{value:.{decimals}f}"

@@ -11,10 +11,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from engine.training.trainer import MAX_STEPS_PER_EPOCH, SettingError, Snapshot
+from engine.lesson import stability
+from engine.training.trainer import (MAX_EPOCH_BUDGET, MAX_LEARNING_RATE, MAX_STEPS_PER_EPOCH, MIN_LEARNING_RATE,
+                                     SettingError, Setup, Snapshot)
 
 from . import format as fmt
 
@@ -40,6 +42,7 @@ class Change:
     hyper: dict = field(default_factory=dict)
     setup: dict = field(default_factory=dict)
     speed: tuple[float | None] | None = None  # (epochs per second,) when the speed changes
+    note: str = ""  # what to tell the user when it is applied (a key that stopped at a limit)
 
     @property
     def restarts(self) -> bool:
@@ -70,12 +73,23 @@ def _number(label: str, text: str) -> float:
     return value
 
 
-def _whole(label: str, text: str) -> int:
+def _whole(label: str, text: str, allowed: str = "") -> int:
+    """A whole number, written as one would: 5000, 5,000, 5_000 or 5e3 (1e9 is whole too).
+    `allowed` (e.g. '1..10,000,000') is named when a number is too big to be read at all."""
     cleaned = text.strip().replace(",", "").replace("_", "")
     try:
         return int(cleaned)
     except ValueError:
+        pass
+    try:
+        value = float(cleaned)
+    except ValueError:
         raise SettingError(f"{label}: '{text.strip()}' is not a whole number") from None
+    if math.isinf(value):
+        raise SettingError(f"{label}: {text.strip()} is out of range{f' {allowed}' if allowed else ''}")
+    if math.isnan(value) or value != int(value):
+        raise SettingError(f"{label}: '{text.strip()}' is not a whole number")
+    return int(value)
 
 
 def _words(label: str, text: str, allowed: dict[str, object]):
@@ -156,7 +170,11 @@ def parse_batch_size(text: str) -> Change:
 
 
 def parse_epochs(text: str) -> Change:
-    return Change(hyper={"epochs": _whole("epoch budget", text)})
+    allowed = f"1..{MAX_EPOCH_BUDGET:,}"
+    epochs = _whole("epoch budget", text, allowed)
+    if not 1 <= epochs <= MAX_EPOCH_BUDGET:
+        raise SettingError(f"epoch budget: {text.strip()} is out of range {allowed}")
+    return Change(hyper={"epochs": epochs})
 
 
 def parse_speed(text: str) -> Change:
@@ -251,7 +269,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("betas", "Adam betas", "", "two numbers in [0, 1), e.g. 0.9, 0.999", parse_betas,
             lambda s, _: f"{s.hyper.beta1:g}, {s.hyper.beta2:g}", lambda s, _: f"{s.hyper.beta1:g}, {s.hyper.beta2:g}",
             in_panel=False),
-    Setting("learning_rate", "learning rate", "+ -", "a positive number up to 10, e.g. 0.01 or 1e-4",
+    Setting("learning_rate", "learning rate", "+ -", f"a number from {MIN_LEARNING_RATE:g} to {MAX_LEARNING_RATE:g}, e.g. 0.01 or 1e-4",
             parse_learning_rate, lambda s, _: fmt.rate(s.hyper.learning_rate), lambda s, _: fmt.rate(s.hyper.learning_rate)),
     Setting("batch_size", "batch size", "u", "a whole number of points (each epoch: shuffle, one step per batch), "
             "or full", parse_batch_size, lambda s, _: describe_batch(s),
@@ -264,7 +282,7 @@ SETTINGS: tuple[Setting, ...] = (
             lambda s, _: describe_val(s), lambda s, _: f"{s.setup.val_fraction:g}", restarts=True),
     Setting("split_seed", "split seed", "s", "a whole number", parse_split_seed,
             lambda s, _: str(s.setup.split_seed), lambda s, _: str(s.setup.split_seed), restarts=True),
-    Setting("epochs", "epoch budget", "b", "a whole number from 1 to 10,000,000", parse_epochs,
+    Setting("epochs", "epoch budget", "b", f"a whole number from 1 to {MAX_EPOCH_BUDGET:,}", parse_epochs,
             lambda s, _: fmt.count(s.hyper.epochs), lambda s, _: str(s.hyper.epochs)),
     Setting("speed", "speed", "[ ]", "epochs per second (a positive number) or max", parse_speed,
             lambda _, v: fmt.speed(v), lambda _, v: "max" if v is None else f"{v:g}"),
@@ -345,8 +363,20 @@ def next_budget(s: Snapshot) -> Change:
 
 
 def scaled_rate(s: Snapshot, factor: float) -> Change:
+    """The rate times `factor` (+ - * /), stopping at the engine's limits and saying so."""
+    rate = s.hyper.learning_rate
     # Round to 3 significant digits so x2 then /2 lands back exactly where it started.
-    return Change(hyper={"learning_rate": float(f"{s.hyper.learning_rate * factor:.3g}")})
+    wanted = float(f"{rate * factor:.3g}")
+    for limit, beyond, word in ((MAX_LEARNING_RATE, wanted > MAX_LEARNING_RATE, "highest"),
+                                (MIN_LEARNING_RATE, wanted < MIN_LEARNING_RATE, "lowest")):
+        if not beyond:
+            continue
+        if rate == limit:
+            return Change(note=f"learning rate {fmt.rate(limit)} is already the {word} allowed.")
+        return Change(hyper={"learning_rate": limit},
+                      note=f"learning rate {fmt.rate(limit)}, the {word} allowed (×{fmt.rate(factor)} "
+                           f"would be {fmt.rate(wanted)}).")
+    return Change(hyper={"learning_rate": wanted})
 
 
 def step_speed(current: float | None, step: int) -> Change:
@@ -361,6 +391,48 @@ def step_speed(current: float | None, step: int) -> Change:
 
 
 # ---------------------------------------------------------------------- after a divergence
+# When one parameter's gradient is at least this many times another's, the loss is a long
+# narrow valley (the raw readings' w against b: 57×) and "a step that suits b overshoots in
+# w" is the cause worth naming. Within an order of magnitude both directions overshoot at
+# the rate used, and the plain cause is a rate too large for the loss's curvature.
+LOPSIDED_GRADIENTS = 10.0
+
+
+def lopsided_gradients(s: Snapshot) -> tuple[str, str, float] | None:
+    """(largest, smallest, ratio) of the diverged step's gradient sizes, when lopsided enough
+    to be the explanation."""
+    ratio = s.divergence.grad_ratio() if s.divergence is not None else None
+    return ratio if ratio is not None and ratio[2] >= LOPSIDED_GRADIENTS else None
+
+
+def edge_of_stability(s: Snapshot) -> float | None:
+    """2 / λ_max for plain gradient descent (no momentum) on the run's line or polynomial:
+    the rate above which every step overshoots more (None: another optimizer, an MLP)."""
+    h = s.hyper
+    if h.optimizer != "sgd" or h.momentum or s.dataset is None or s.split is None:
+        return None
+    return stability.edge_of_stability(s.setup, s.dataset.x, s.split, h.weight_decay)
+
+
+AT_THE_EDGE = 0.01  # within 1% of 2 / λ_max the stiffest direction shrinks by less than 2% a step
+
+
+def edge_warning(s: Snapshot) -> str | None:
+    """What to say when plain gradient descent's rate sits at the edge of stability of the
+    run's line or polynomial (`s` is a snapshot or the trainer itself). There the loss
+    neither falls nor blows up (lr 1 on the standardised line sits at loss 171 for good), so
+    nothing else on screen would ever tell. Above the edge the run diverges and the Diverged
+    panel explains; saying it beforehand would spoil the lesson's surprise."""
+    edge = edge_of_stability(s)
+    if edge is None or not math.isfinite(edge):
+        return None
+    lr = s.hyper.learning_rate
+    if edge * (1 - AT_THE_EDGE) <= lr <= edge * (1 + AT_THE_EDGE):
+        return (f"lr {fmt.rate(lr)} is at this input's edge of stability, 2/λmax = {edge:.3g}: the loss will "
+                f"swing back and forth instead of settling. lr {fmt.rate(stability.round_down(edge / 2))} converges.")
+    return None
+
+
 @dataclass(frozen=True)
 class Fix:
     key: str
@@ -370,17 +442,34 @@ class Fix:
 
 def divergence_fixes(s: Snapshot) -> list[Fix]:
     """What to try after the loss overflowed, each one key away: a smaller rate, a
-    normalised input, Adam. Each starts the run over with that one thing changed."""
+    normalised input, Adam. Each starts the run over, and each works from the start at the
+    rate it sets: for plain gradient descent on the line or a polynomial the largest stable
+    rate is worked out from the data (engine/lesson/stability.py), and a fix never sets a
+    rate above half of it."""
     h, setup = s.hyper, s.setup
+    fixes = []
     smaller = float(f"{h.learning_rate / SMALLER_RATE:.3g}")
-    fixes = [Fix("1", f"lower the rate: lr {fmt.rate(h.learning_rate)} → {fmt.rate(smaller)}",
-                 Change(hyper={"learning_rate": smaller}))]
+    if h.optimizer == "sgd":
+        stable = _stable_rate(s, setup)
+        smaller = smaller if stable is None else min(smaller, stable)
+    if smaller >= MIN_LEARNING_RATE:  # else no rate the engine takes is stable: not offered
+        fixes.append(Fix("1", f"lower the rate: lr {fmt.rate(h.learning_rate)} → {fmt.rate(smaller)}",
+                         Change(hyper={"learning_rate": smaller})))
+    normalised = None
     if setup.input_transform == "none":
-        fixes.append(Fix("2", "normalise the input: x = 0.1 × raw",
-                         Change(setup={"input_transform": "scale", "input_scale": 0.1})))
+        normalised = ("normalise the input: x = 0.1 × raw", {"input_transform": "scale", "input_scale": 0.1})
     elif setup.input_transform == "scale":
-        fixes.append(Fix("2", "standardise the input",
-                         Change(setup={"input_transform": "standardize"})))
+        normalised = ("standardise the input", {"input_transform": "standardize"})
+    if normalised is not None:
+        label, changes = normalised
+        hyper = {}
+        # The same rate may overshoot on the new input too, or crawl: plain gradient descent
+        # gets the rate that suits the new input (the book's 1e-2 for 0.1 × raw).
+        stable = _stable_rate(s, replace(setup, **changes)) if h.optimizer == "sgd" else None
+        if stable is not None and stable >= MIN_LEARNING_RATE:
+            label += f", lr {fmt.rate(stable)}"
+            hyper = {"learning_rate": stable}
+        fixes.append(Fix("2", label, Change(hyper=hyper, setup=changes)))
     if h.optimizer != "adam":
         fixes.append(Fix("3", f"switch to Adam, lr {fmt.rate(ADAM_RATE)}",
                          Change(hyper={**optimizer_changes("adam"), "learning_rate": ADAM_RATE})))
@@ -388,3 +477,21 @@ def divergence_fixes(s: Snapshot) -> list[Fix]:
         gentler = float(f"{h.learning_rate / 10:.3g}")
         fixes.append(Fix("3", f"Adam with a gentler lr {fmt.rate(gentler)}", Change(hyper={"learning_rate": gentler})))
     return fixes
+
+
+_STABLE_RATES: dict = {}  # (setup, weight decay) -> (dataset, split, rate): the panel redraws often
+
+
+def _stable_rate(s: Snapshot, setup: Setup) -> float | None:
+    """The rate the fixes set for plain gradient descent on `setup` (None: not known)."""
+    if s.dataset is None or s.split is None:
+        return None
+    key = (setup, s.hyper.weight_decay)
+    known = _STABLE_RATES.get(key)
+    if known is not None and known[0] is s.dataset and known[1] is s.split:
+        return known[2]
+    rate = stability.stable_rate(setup, s.dataset.x, s.split, s.hyper.weight_decay, y=s.dataset.y)
+    if len(_STABLE_RATES) >= 8:  # a few runs' worth: the fixes of the run on screen
+        _STABLE_RATES.pop(next(iter(_STABLE_RATES)))
+    _STABLE_RATES[key] = (s.dataset, s.split, rate)
+    return rate

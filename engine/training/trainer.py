@@ -46,6 +46,8 @@ from ..tensor import Tensor
 OPTIMIZERS = ("sgd", "adam")
 TRANSFORMS = ("none", "scale", "standardize")
 MAX_EPOCH_BUDGET = 10_000_000
+MIN_LEARNING_RATE = 1e-12  # below this a float32 step is lost in rounding: nothing would move
+MAX_LEARNING_RATE = 10.0
 MAX_SEED = 2**64 - 1  # PyTorch's manual_seed takes the same range
 MAX_DATASET_NAME = 4096  # PATH_MAX on Linux: no longer name reaches a file
 MAX_POINTS = 10_000_000  # more than any dataset holds (a CSV file is at most 100,000 rows)
@@ -81,7 +83,7 @@ class Hyperparameters:
     def validate(self) -> "Hyperparameters":
         if self.optimizer not in OPTIMIZERS:
             raise SettingError(f"optimizer '{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}")
-        _positive("learning rate", self.learning_rate, high=10.0)
+        _positive("learning rate", self.learning_rate, high=MAX_LEARNING_RATE, low=MIN_LEARNING_RATE)
         _in_range("momentum", self.momentum, 0.0, 1.0, open_high=True)
         _in_range("weight decay", self.weight_decay, 0.0, 1.0)
         _in_range("beta1", self.beta1, 0.0, 1.0, open_high=True)
@@ -89,7 +91,7 @@ class Hyperparameters:
         if self.nesterov and self.momentum <= 0:
             raise SettingError("nesterov needs a momentum above 0")
         if not (isinstance(self.epochs, int) and 1 <= self.epochs <= MAX_EPOCH_BUDGET):
-            raise SettingError(f"epochs must be a whole number in 1..{MAX_EPOCH_BUDGET} (got {self.epochs})")
+            raise SettingError(f"epochs must be a whole number in 1..{MAX_EPOCH_BUDGET:,} (got {self.epochs})")
         if not (isinstance(self.overfit_patience, int) and self.overfit_patience >= 1):
             raise SettingError(f"overfit patience must be a whole number >= 1 (got {self.overfit_patience})")
         size = self.batch_size
@@ -193,9 +195,11 @@ def _check_steps(hyper: Hyperparameters, n_train: int) -> None:
                            f"training points; at most {MAX_STEPS_PER_EPOCH:,}: a batch of {smallest:,} or more")
 
 
-def _positive(name: str, value, high: float) -> None:
+def _positive(name: str, value, high: float, low: float = 0.0) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
         raise SettingError(f"{name} must be a positive number (got {value})")
+    if value < low:
+        raise SettingError(f"{name} must be at least {low:g} (got {value:g})")
     if value > high:
         raise SettingError(f"{name} must be at most {high:g} (got {value:g})")
 

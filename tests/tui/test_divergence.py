@@ -10,7 +10,8 @@ from tui.widgets.loss_plot import LossPlot
 from tui.widgets.param_table import ParamTable
 from tui.widgets.status_bar import StatusBar
 
-from pilot_helpers import notifications, raw_diverging_app
+from engine.training.trainer import Hyperparameters, Setup
+from pilot_helpers import make_app, notifications, raw_diverging_app, show_latest
 
 
 def y_tick_labels(plot_text: str) -> list[float]:
@@ -107,3 +108,75 @@ async def test_the_status_line_warns_while_the_loss_explodes():
         s = app.runner.latest
         assert s.warning and s.divergence is None
         assert "⚠ the loss is exploding" in app.query_one(StatusBar).text
+
+
+async def test_standardising_after_lr_1_diverged_converges(app):
+    """A teacher's keys: `+ +` (lr 1 on 0.1 × raw) diverges at epoch 12; fix 2 standardises.
+    It used to keep lr 1, the standardised line's edge of stability, and the loss sat at 171."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("plus", "plus")
+        await pilot.press("N")
+        assert app.runner.latest.divergence.epoch == 12
+        assert "2  standardise the input, lr 0.5" in app.query_one(DivergencePanel).text
+        await pilot.press("2")
+        await pilot.press("space")  # pause the fixed run, then train it by steps
+        for _ in range(3):
+            await pilot.press("N")
+        s = app.runner.latest
+        assert (s.setup.input_transform, s.hyper.learning_rate) == ("standardize", 0.5)
+        assert s.epoch == 300 and s.train_loss < 3.0  # the minimum is 2.9276
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal as drawn, line by line (borders and their titles included)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_a_small_gradient_ratio_is_not_given_as_the_reason(app):
+    """lr 1 on 0.1 × raw: w's gradient is only 6× b's; the rate is simply too large."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("plus", "plus", "N")
+        text = " ".join(app.query_one(DivergencePanel).text.split())
+        assert "The gradient for w" not in text
+        assert ("The step is too large for the loss's curvature: above lr 0.033 (2 / the largest curvature, "
+                "for this input) every step overshoots the minimum by more than the last.") in text
+
+
+async def test_the_edge_of_stability_is_said_when_the_rate_reaches_it(app):
+    """Standardised input, lr 1: the loss neither falls nor blows up (it sits at 171); the
+    message line says so as the rate is set, and says nothing below or above the edge."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("z")  # raw readings at lr 0.01: past their edge (3.4e-4), left to diverge
+        assert notifications(app)[-1] == "raw input: the run starts over"
+        await pilot.press("z", "plus")  # standardised, lr 0.1: well below the edge
+        assert notifications(app)[-1] == "standardised input: the run starts over"
+        await pilot.press("plus")  # lr 1
+        assert notifications(app)[-1] == ("lr 1 is at this input's edge of stability, 2/λmax = 1: the loss will "
+                                          "swing back and forth instead of settling. lr 0.5 converges.")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_parameter_table_says_less_rather_than_cut(app, size):
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("plus", "plus", "N")  # raw units -2.58e+20, -4.55e+20
+        await show_latest(pilot)
+        table = app.query_one(ParamTable)
+        width = table.content_size.width
+        assert all(len(line) <= width for line in table.text.splitlines())
+        if size == (80, 24):
+            assert "raw: w -2.58e+20  b -4.55e+20" in table.text
+        await pilot.press("z", "z", "N")  # standardised: the caption names its mean and spread
+        await show_latest(pilot)
+        lines = screen_lines(app)
+        subtitle = str(table.border_subtitle)
+        if size == (120, 40):
+            assert subtitle == "step = -lr × grad · x = (raw-51.8)/16.05"  # the 40 cells there are
+            assert any(subtitle in line for line in lines), "the caption is drawn whole"
+        assert not any("…" in line for line in lines if "raw" in line)
+
+
+async def test_starting_a_run_at_the_edge_says_so():
+    app = make_app(Setup(input_transform="standardize"), Hyperparameters(learning_rate=1.0, epochs=5000))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        assert "lr 1 is at this input's edge of stability" in notifications(app)[-1]

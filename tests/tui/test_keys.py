@@ -79,13 +79,27 @@ async def test_learning_rate_keys_continue_the_run(app, keys, rate):
         assert hyper_row(app, "learning rate") == f"learning rate {rate:g} + -"
 
 
-async def test_learning_rate_above_the_limit_is_refused_with_a_message(app):
+async def test_plus_stops_at_the_highest_rate_and_says_so(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(3):
-            await pilot.press("plus")  # 0.1, 1, 10
-        await pilot.press("plus")  # 100: beyond the engine's limit
-        assert app.runner.latest.hyper.learning_rate == pytest.approx(10)
-        assert any("learning rate must be at most 10" in n for n in notifications(app))
+        await pilot.press("plus", "plus")  # 0.1, 1
+        await pilot.press("asterisk", "asterisk")  # 2, 4 (the key rounds x2 to 3 digits)
+        await pilot.press("plus")  # 40 would be beyond the engine's limit: 10
+        assert app.runner.latest.hyper.learning_rate == 10
+        assert any("learning rate 10, the highest allowed (×10 would be 40)" in n for n in notifications(app))
+        await pilot.press("plus")
+        assert app.runner.latest.hyper.learning_rate == 10
+        assert "learning rate 10 is already the highest allowed" in notifications(app)[-1]
+
+
+async def test_minus_stops_at_the_lowest_rate_and_says_so():
+    app = make_app(hyper=Hyperparameters(learning_rate=5e-12))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("minus")  # 5e-13 is below the floor: 1e-12
+        assert app.runner.latest.hyper.learning_rate == 1e-12
+        assert any("learning rate 1e-12, the lowest allowed (×0.1 would be 5e-13)" in n for n in notifications(app))
+        await pilot.press("minus")
+        assert app.runner.latest.hyper.learning_rate == 1e-12
+        assert "learning rate 1e-12 is already the lowest allowed" in notifications(app)[-1]
 
 
 async def test_o_cycles_the_optimizer_without_a_restart(app):

@@ -54,14 +54,17 @@ async def test_a_typed_learning_rate_is_applied_and_the_run_continues(app):
 @pytest.mark.parametrize("name, attempts", [
     ("learning_rate", [("-1", "learning rate must be a positive number"),
                        ("abc", "learning rate: 'abc' is not a number"),
-                       ("50", "learning rate must be at most 10")]),
+                       ("50", "learning rate must be at most 10"),
+                       ("1e-13", "learning rate must be at least 1e-12 (got 1e-13)")]),
     ("val_fraction", [("1.5", "validation fraction must be in [0, 1)"),
                       ("-0.2", "validation fraction must be in [0, 1)"),
                       ("0.05", "leaves no validation point"),
                       ("half", "validation fraction: 'half' is not a number")]),
     ("model", [("cubic", "model 'cubic' is not one of linear, poly:K"),
                ("poly:99", "polynomial degree 99 is outside 1..12")]),
-    ("epochs", [("0", "epochs must be a whole number in 1..10000000"),
+    ("epochs", [("0", "epoch budget: 0 is out of range 1..10,000,000"),
+                ("1e9", "epoch budget: 1e9 is out of range 1..10,000,000"),  # whole, only too big
+                ("1e400", "epoch budget: 1e400 is out of range 1..10,000,000"),
                 ("1.5", "epoch budget: '1.5' is not a whole number")]),
     ("optimizer", [("rmsprop", "optimizer: 'rmsprop' is not one of"),
                    ("sgd 1.5", "momentum must be in [0, 1)"),
@@ -181,3 +184,10 @@ async def test_a_typed_fraction_replaces_the_books_chosen_split():
         await type_value(pilot, "0.5")
         assert app.runner.latest.setup.train_indices is None
         assert app.runner.trainer.split.val.size == 5
+
+
+async def test_an_epoch_budget_may_be_typed_in_scientific_form(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_setting(pilot, "epochs")
+        await type_value(pilot, "2e4")
+        assert app.runner.latest.hyper.epochs == 20000

@@ -9,7 +9,7 @@ from rich.text import Text
 from engine.training.trainer import Snapshot
 
 from .. import format as fmt
-from ..settings import divergence_fixes
+from ..settings import divergence_fixes, edge_of_stability, lopsided_gradients
 from .diff_lines import DiffLines
 from .param_table import short_name
 
@@ -20,14 +20,20 @@ def explanation(s: Snapshot) -> list[str]:
     norms = sorted(d.grad_norms.items(), key=lambda kv: -kv[1] if math.isfinite(kv[1]) else -math.inf)
     sizes = ", ".join(f"{short_name(n)} {fmt.signed(v).lstrip('+')}" for n, v in norms[:4])
     lines.append(f"Gradient size on that step: {sizes}.")
-    ratio = d.grad_ratio()
+    ratio = lopsided_gradients(s)
     if ratio is not None:
         big, small, r = ratio
         big, small = short_name(big), short_name(small)
         lines.append(f"The gradient for {big} is {r:,.0f}× the one for {small}: a step that suits {small} "
                      f"overshoots in {big}, and every overshoot is bigger than the last.")
+        return lines
+    edge = edge_of_stability(s)
+    if edge is not None:
+        lines.append(f"The step is too large for the loss's curvature: above lr {fmt.rate(float(f'{edge:.2g}'))} (2 / the largest "
+                     f"curvature, for this input) every step overshoots the minimum by more than the last.")
     else:
-        lines.append("Each step overshot the minimum by more than the last one.")
+        lines.append("The step is too large for the loss's curvature: each step overshot the minimum "
+                     "by more than the last one.")
     return lines
 
 

@@ -47,9 +47,14 @@ class ParamTable(DiffLines):
         scalars = sum(int(np.size(v)) for v in s.params.values())
         lines = self.element_lines(s) if scalars <= ELEMENT_ROWS else self.tensor_lines(s)
         note = self.step_note(s) if scalars <= ELEMENT_ROWS else "grad, step: the last update's"
+        forms = [note]
         if s.raw_line is not None and s.setup.input_transform != "none":
-            note += f" · raw: {s.transform.describe()}"
-        self.set_titles(subtitle=note)
+            raw = s.transform.describe()
+            tight = raw.replace(" - ", "-").replace(" / ", "/")  # x = (raw-51.8)/16.05
+            forms = [f"{note} · raw: {raw}", f"{note} · {tight}", f"raw: {raw}", tight, note]
+        # The border keeps "╰─ " and " ─╯" around the subtitle (Textual: the outer width - 6):
+        # a shorter form, never a cut one.
+        self.set_titles(subtitle=fmt.first_fitting(forms, self.outer_size.width - 6))
         self.show_lines(lines)
 
     @staticmethod
@@ -97,7 +102,10 @@ class ParamTable(DiffLines):
                 line.append(f" {fmt.number(raw[label]) if label in raw else '':>9}")
             lines.append(line)
         if raw is not None and not raw_column:
-            lines.append(Text(f"raw units: w {fmt.number(raw['w'])}  b {fmt.number(raw['b'])}", style=note_style))
+            w, b = raw["w"], raw["b"]
+            forms = [f"raw units: w {fmt.number(w)}  b {fmt.number(b)}", f"raw: w {fmt.number(w)}  b {fmt.number(b)}",
+                     f"raw: w {fmt.short(w)} b {fmt.short(b)}"]
+            lines.append(Text(fmt.first_fitting(forms, width), style=note_style))
         return lines
 
     # ------------------------------------------------------------------ many numbers
