@@ -139,7 +139,7 @@ class Controller:
             except SettingError as exc:
                 return refused(str(exc))
             told = settings.describe_hyper_change(before, after)
-            told = told[0].upper() + told[1:] + " (the run goes on)." if told else ""
+            told = told[0].upper() + told[1:] + " (the run goes on)" if told else ""
             return self.edge_outcome(change.note, told)
         return Outcome(change.note, severity="warning") if change.note else None
 
@@ -148,7 +148,7 @@ class Controller:
         reached), and a warning when plain gradient descent now sits at the edge of stability
         (the loss would swing for good, never settling)."""
         warning = " ".join(part for part in (note, self.runner.call(settings.edge_warning)) if part)
-        said = " ".join(part for part in (told, warning) if part)
+        said = ". ".join(part for part in (told, warning) if part)
         if not said:
             return None
         return Outcome(said, "Changed", "warning", 6) if warning else Outcome(said, "Changed", timeout=2)

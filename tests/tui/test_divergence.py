@@ -149,10 +149,12 @@ async def test_the_edge_of_stability_is_said_when_the_rate_reaches_it(app):
         await pilot.press("z")  # raw readings at lr 0.01: past their edge (3.4e-4), left to diverge
         assert notifications(app)[-1] == "raw input: the run starts over"
         await pilot.press("z", "plus")  # standardised, lr 0.1: well below the edge
-        assert notifications(app)[-1] == "standardised input: the run starts over"
+        assert notifications(app)[-2:] == ["standardised input: the run starts over",
+                                           "Learning rate 0.01 → 0.1 (the run goes on)"]
         await pilot.press("plus")  # lr 1
-        assert notifications(app)[-1] == ("lr 1 is at this input's edge of stability, 2/λmax = 1: the loss will "
-                                          "swing back and forth instead of settling. lr 0.5 converges.")
+        assert notifications(app)[-1] == ("Learning rate 0.1 → 1 (the run goes on). lr 1 is at this input's edge of "
+                                          "stability, 2/λmax = 1: the loss will swing back and forth instead of "
+                                          "settling. lr 0.5 converges.")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
