@@ -52,7 +52,13 @@ async def burst(pilot, *keys: str) -> None:
 
 async def show_latest(pilot) -> None:
     """After a command run straight on the controller (not a key): the trainer screen draws
-    what it published now, not when its frame timer next fires (which a test cannot await)."""
-    await pilot.pause()
-    pilot.app.trainer_screen.frame()
+    what the runner published last now, not when its frame timer next fires (which a test
+    cannot await). Bounded by a count of passes, never by a time."""
+    app = pilot.app
+    for _ in range(20):
+        await pilot.pause()  # the published snapshots reach the screen as messages
+        app.trainer_screen.frame()
+        if app.trainer_screen.snapshot is app.runner.latest:
+            break
+    await pilot.pause()  # the styles of what was drawn (a panel shown or hidden)
     await pilot.pause()

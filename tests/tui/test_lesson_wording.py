@@ -57,7 +57,7 @@ async def test_each_step_names_panels_on_screen_and_quotes_its_numbers(number):
         if "z then space" in step.keys:  # the raw readings at the same rate: the divergence
             await pilot.press("z")
             app.controller.step(100)
-            await pilot.pause()
+            await show_latest(pilot)
             shown, titles = shown + "\n" + screen_text(app), titles | panel_titles(app)
         for panel in PANEL.findall(words):
             assert panel in titles, f"step {number} names the {panel} panel; the screen has {sorted(titles)}"
