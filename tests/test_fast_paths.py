@@ -366,3 +366,12 @@ def test_retain_grad_and_a_second_backward(shape):
     with pytest.raises(RuntimeError, match="^Trying to backward through the graph a second time"):
         y.backward()
     assert h.grad.tolist() == [2 * v for v in first]  # the refused call added nothing
+
+
+def test_scale_shift_is_named_as_the_chapter_s_last_op():
+    """w * x + b ends in an addition: PyTorch names that node AddBackward0, and so does the
+    fused node (the backprop view and the graph a student prints read this name)."""
+    w = torch.tensor(2.0, requires_grad=True)
+    b = torch.tensor(1.0, requires_grad=True)
+    y = ops.scale_shift(torch.tensor([1.0, 2.0]), w, b)
+    assert y.grad_fn.name() == "AddBackward0"
