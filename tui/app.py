@@ -309,7 +309,8 @@ class KeplerApp(App):
         self.step_setting(settings.next_optimizer, "optimizer")
 
     def action_cycle_batch(self) -> None:
-        self.tell(self.controller.cycle_batch_size())
+        self.step_setting(lambda run: settings.next_batch_size(run.hyper.batch_size, len(run.split.train)),
+                          "batch size")
 
     def action_cycle_budget(self) -> None:
         self.step_setting(settings.next_budget, "epoch budget")

@@ -158,7 +158,8 @@ class Controller:
         """A key that moves a setting one further (o, m, z, v, s, b, E, + - * /): the next
         value is worked out from the run's own settings and applied in the same command, so
         each key of a burst moves one further (never twice from the snapshot on screen).
-        `next_change` reads only `.setup` and `.hyper`, which a trainer has as a snapshot does."""
+        `next_change` reads the run's settings (`.setup`, `.hyper`, `.split`), which a trainer
+        has as a snapshot does."""
         def command(trainer: Trainer) -> Outcome | None:
             change = next_change(trainer)
             return self.apply(change, describe(change))  # its runner calls run here, in order
@@ -219,15 +220,6 @@ class Controller:
             return Outcome("Gradients are zeroed before each backward pass again.", "zero_grad on", timeout=3)
         return Outcome("Each backward pass now adds to the old gradients: watch the loss.", "zero_grad off",
                        "warning", 5)
-
-    def cycle_batch_size(self) -> Outcome | None:
-        """`u`: the next batch size, worked out from the run's own and applied in the same
-        command (keys in a burst each move one further, never from a stale snapshot)."""
-        def cycle(trainer: Trainer) -> Outcome | None:
-            return self.apply(settings.next_batch_size(trainer.hyper.batch_size, len(trainer.split.train)),
-                              "batch size")
-
-        return self.runner.call(cycle)
 
     def load_preset(self, key: str, say: str | None = None) -> Outcome:
         p = preset(key)
